@@ -1,0 +1,134 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
+import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
+import { NamespaceSettings } from "./settings";
+
+/** Field manager of every server-side-apply patch: stable, so each `up` re-owns the same fields. */
+export const FIELD_MANAGER = "registry-access";
+
+/** What stands on the objects this program writes, for `kubectl get -l`. */
+export const MANAGED_BY = { "app.kubernetes.io/managed-by": "registry-access" };
+
+export interface NamespaceRegistryAccessArgs {
+  /** The validated settings of this namespace. */
+  readonly namespace: NamespaceSettings;
+  /** Name of the pull secret in the namespace. */
+  readonly secretName: string;
+  /** Project and stack: part of every ACR token name, which must be unique across stacks sharing a registry. */
+  readonly project: string;
+  readonly stack: string;
+}
+
+/**
+ * A namespace's pull access: the namespace (created or adopted, never deleted), one
+ * `kubernetes.io/dockerconfigjson` secret with every registry it may pull from, and its service accounts
+ * wired to that secret. The Kubernetes provider comes from `opts.providers` (or `opts.provider`).
+ */
+export class NamespaceRegistryAccess extends pulumi.ComponentResource {
+  /** The namespace's name. */
+  public readonly namespaceName: pulumi.Output<string>;
+  /** The pull secret's name. */
+  public readonly secretName: pulumi.Output<string>;
+  /** The `auths` keys of the pull secret, in order. */
+  public readonly servers: pulumi.Output<string[]>;
+  /** Service accounts listing the pull secret. */
+  public readonly serviceAccounts: pulumi.Output<string[]>;
+  /** ACR tokens of the namespace, with their scope and password expiry dates. */
+  public readonly acrTokens: pulumi.Output<AcrTokenSummary[]>;
+
+  constructor(name: string, args: NamespaceRegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("registry-access:index:NamespaceRegistryAccess", name, {}, opts);
+    const ns = args.namespace;
+    if (ns.registries.length === 0) {
+      throw new pulumi.ResourceError(`namespaces.${ns.name}.registries: a namespace needs a registry`, this);
+    }
+    const child = { parent: this };
+
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: ns.name, labels: { ...ns.labels }, annotations: { ...ns.annotations } } },
+      // Removing a namespace from the config must never delete it and every workload in it.
+      { ...child, retainOnDelete: true },
+    );
+
+    const tokens: AcrPullToken[] = [];
+    const credentials: pulumi.Output<DockerCredential>[] = ns.registries.map(({ registry, repositories }) => {
+      if (registry.type === "static") {
+        return pulumi
+          .all([registry.username, registry.password])
+          .apply(([username, password]) => ({ server: registry.server, username, password }));
+      }
+      const token = new AcrPullToken(
+        `${name}-${registry.id}`,
+        { registry, namespace: ns.name, repositories, project: args.project, stack: args.stack },
+        child,
+      );
+      tokens.push(token);
+      return pulumi
+        .all([token.tokenName, token.password])
+        .apply(([username, password]) => ({ server: registry.server, username, password }));
+    });
+    const dockerConfig = pulumi.secret(pulumi.all(credentials).apply((c) => dockerConfigJson(c)));
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-pull-secret`,
+      {
+        metadata: {
+          name: args.secretName,
+          namespace: namespace.metadata.name,
+          labels: MANAGED_BY,
+          // Take `data` over from the manager of a secret made by `kubectl create secret` (adoption).
+          annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": FIELD_MANAGER },
+        },
+        type: "kubernetes.io/dockerconfigjson",
+        data: {
+          ".dockerconfigjson": dockerConfig.apply((json) => Buffer.from(json, "utf8").toString("base64")),
+        },
+      },
+      child,
+    );
+
+    // imagePullSecrets is an atomic list under server-side apply: whoever applies it owns all of it, so the
+    // list carries the secrets other teams need too. The secret exists before any account names it.
+    const pullSecrets = [args.secretName, ...ns.extraImagePullSecrets].map((n) => ({ name: n }));
+    for (const sa of ns.serviceAccounts) {
+      if (sa.create) {
+        new k8s.core.v1.ServiceAccount(
+          `${name}-sa-${sa.name}`,
+          {
+            metadata: { name: sa.name, namespace: namespace.metadata.name, labels: MANAGED_BY },
+            imagePullSecrets: pullSecrets,
+          },
+          { ...child, dependsOn: [secret] },
+        );
+      } else {
+        new k8s.core.v1.ServiceAccountPatch(
+          `${name}-sa-${sa.name}`,
+          {
+            metadata: {
+              name: sa.name,
+              namespace: namespace.metadata.name,
+              annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": FIELD_MANAGER },
+            },
+            imagePullSecrets: pullSecrets,
+          },
+          { ...child, dependsOn: [secret] },
+        );
+      }
+    }
+
+    this.namespaceName = namespace.metadata.name;
+    this.secretName = secret.metadata.name;
+    this.servers = pulumi.output(ns.registries.map(({ registry }) => authsKey(registry.server)));
+    this.serviceAccounts = pulumi.output(ns.serviceAccounts.map((sa) => sa.name));
+    this.acrTokens = pulumi.all(tokens.map((t) => t.summary));
+    this.registerOutputs({
+      namespaceName: this.namespaceName,
+      secretName: this.secretName,
+      servers: this.servers,
+      serviceAccounts: this.serviceAccounts,
+      acrTokens: this.acrTokens,
+    });
+  }
+}

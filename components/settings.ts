@@ -1,0 +1,527 @@
+import * as pulumi from "@pulumi/pulumi";
+import { authsKey } from "./dockerConfig";
+import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
+
+/** The config namespace of every key this program reads: `registry-access:<key>`. */
+export const CONFIG_NAMESPACE = "registry-access";
+
+export interface StaticRegistry {
+  readonly id: string;
+  readonly type: "static";
+  /** The server as configured. */
+  readonly server: string;
+  readonly username: string;
+  /** Wrapped in `pulumi.secret` as it is read. */
+  readonly password: pulumi.Output<string>;
+}
+
+export interface AcrRegistry {
+  readonly id: string;
+  readonly type: "acr";
+  /** The login server, `mycompany.azurecr.io`. */
+  readonly server: string;
+  readonly resourceGroup: string;
+  readonly registryName: string;
+  readonly passwordLifetimeDays: number;
+  readonly rotateAfterDays: number;
+  /** Any new value rotates every token of this registry on the next `pulumi up`. */
+  readonly forceRotation?: string;
+}
+
+export type Registry = StaticRegistry | AcrRegistry;
+
+export interface NamespaceRegistry {
+  readonly registry: Registry;
+  /** ACR only: repository names or `prefix/*`. Empty for static registries. */
+  readonly repositories: readonly string[];
+}
+
+export interface ServiceAccountSettings {
+  readonly name: string;
+  /** True: this program creates and owns the account. False: an existing account, patched. */
+  readonly create: boolean;
+}
+
+export interface NamespaceSettings {
+  readonly name: string;
+  /** Sorted by registry id, so the docker config and every diff are stable. */
+  readonly registries: readonly NamespaceRegistry[];
+  readonly serviceAccounts: readonly ServiceAccountSettings[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly extraImagePullSecrets: readonly string[];
+}
+
+export interface Settings {
+  readonly secretName: string;
+  readonly registries: Readonly<Record<string, Registry>>;
+  readonly namespaces: readonly NamespaceSettings[];
+}
+
+/** Every problem in a stack's configuration, one line each, with its path. */
+export class SettingsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the registry-access configuration:\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "SettingsError";
+  }
+}
+
+const KNOWN_KEYS = ["registries", "namespaces", "secretName"];
+
+type Raw = Record<string, unknown>;
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  return JSON.stringify(value);
+}
+
+function isMap(value: unknown): value is Raw {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A config key that does not need quoting in a `--path` expression is shown bare; others in brackets. */
+function child(path: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${path}.${key}` : `${path}["${key}"]`;
+}
+
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+  unknownKeys(path: string, value: Raw, allowed: readonly string[]): void {
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) {
+        this.add(
+          child(path, key),
+          allowed.length
+            ? `unknown key; allowed here: ${allowed.join(", ")}`
+            : "unknown key; this takes no options: use {}",
+        );
+      }
+    }
+  }
+  map(path: string, value: unknown): Raw | undefined {
+    if (isMap(value)) return value;
+    this.add(path, `expected a map, got ${describe(value)}`);
+    return undefined;
+  }
+  string(path: string, value: unknown, what: string): string | undefined {
+    if (typeof value === "string" && value.trim() !== "") return value;
+    this.add(path, value === undefined ? `missing; set ${what}` : `expected ${what}, got ${describe(value)}`);
+    return undefined;
+  }
+  integer(path: string, value: unknown, min: number, max: number): number | undefined {
+    if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+    this.add(path, `expected a whole number of days from ${min} to ${max}, got ${describe(value)}`);
+    return undefined;
+  }
+  stringMap(path: string, value: unknown): Record<string, string> {
+    if (value === undefined) return {};
+    const map = this.map(path, value);
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(map ?? {})) {
+      if (typeof v === "string") out[k] = v;
+      else this.add(child(path, k), `expected a string, got ${describe(v)}`);
+    }
+    return out;
+  }
+}
+
+/** `host`, `host:port`, lowercase DNS labels or an IPv4 address. */
+const SERVER = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?)(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(?::[0-9]{1,5})?$/;
+const SERVER_RULE =
+  "use a host name with an optional port (ghcr.io, registry.example.com:5000), no scheme or path";
+
+function readServer(problems: Problems, path: string, value: unknown): string | undefined {
+  const server = problems.string(path, value, "the registry's host name");
+  if (server === undefined) return undefined;
+  if (authsKey(server) !== server || SERVER.test(server)) return server;
+  problems.add(path, `${JSON.stringify(server)} is not a registry server: ${SERVER_RULE}`);
+  return undefined;
+}
+
+/** A credential: wrapped in `pulumi.secret` right here, and never quoted in an error. */
+function readCredential(problems: Problems, path: string, value: unknown): pulumi.Output<string> | undefined {
+  const command = `pulumi config set --secret --path '${path}' <value>`;
+  if (value === undefined) {
+    problems.add(path, `missing; set it with \`${command}\``);
+  } else if (typeof value !== "string") {
+    problems.add(path, `expected a string (not shown); set it with \`${command}\``);
+  } else if (value === "") {
+    problems.add(path, `empty; set it with \`${command}\``);
+  } else {
+    return pulumi.secret(value);
+  }
+  return undefined;
+}
+
+function readRegistry(problems: Problems, path: string, id: string, value: unknown): Registry | undefined {
+  const raw = problems.map(path, value);
+  if (!raw) return undefined;
+  const type = raw.type;
+  if (type === "static") {
+    problems.unknownKeys(path, raw, ["type", "server", "username", "password"]);
+    const server = readServer(problems, `${path}.server`, raw.server);
+    const username = problems.string(`${path}.username`, raw.username, "the user name to log in with");
+    const password = readCredential(problems, `${path}.password`, raw.password);
+    if (server === undefined || username === undefined || password === undefined) return undefined;
+    return { id, type, server, username, password };
+  }
+  if (type === "acr") {
+    return readAcrRegistry(problems, path, id, raw);
+  }
+  problems.add(
+    `${path}.type`,
+    type === undefined
+      ? "missing; set the registry type: static or acr"
+      : `unknown registry type ${describe(type)}; use static or acr`,
+  );
+  return undefined;
+}
+
+/** ACR registry names: 5 to 50 letters and digits. */
+const ACR_NAME = /^[a-zA-Z0-9]{5,50}$/;
+
+function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw): AcrRegistry | undefined {
+  problems.unknownKeys(path, raw, [
+    "type",
+    "server",
+    "resourceGroup",
+    "registryName",
+    "passwordLifetimeDays",
+    "rotateAfterDays",
+    "forceRotation",
+  ]);
+  const server = readServer(problems, `${path}.server`, raw.server);
+  const resourceGroup = problems.string(
+    `${path}.resourceGroup`,
+    raw.resourceGroup,
+    "the resource group of the registry",
+  );
+  let registryName: string | undefined;
+  if (raw.registryName !== undefined) {
+    registryName = problems.string(`${path}.registryName`, raw.registryName, "the registry's resource name");
+  } else if (server !== undefined) {
+    registryName = server.split(".")[0];
+  }
+  if (registryName !== undefined && !ACR_NAME.test(registryName)) {
+    problems.add(
+      raw.registryName !== undefined ? `${path}.registryName` : `${path}.server`,
+      `${JSON.stringify(registryName)} is not an ACR registry name: 5 to 50 letters and digits` +
+        (raw.registryName === undefined ? "; set registryName explicitly" : ""),
+    );
+    registryName = undefined;
+  }
+  const passwordLifetimeDays = problems.integer(
+    `${path}.passwordLifetimeDays`,
+    raw.passwordLifetimeDays ?? 90,
+    2,
+    3650,
+  );
+  const rotateAfterDays = problems.integer(`${path}.rotateAfterDays`, raw.rotateAfterDays ?? 60, 1, 3649);
+  if (
+    passwordLifetimeDays !== undefined &&
+    rotateAfterDays !== undefined &&
+    rotateAfterDays >= passwordLifetimeDays
+  ) {
+    problems.add(
+      `${path}.rotateAfterDays`,
+      `${rotateAfterDays} must be less than passwordLifetimeDays (${passwordLifetimeDays}), ` +
+        "so that the old password is still valid when the new one takes over",
+    );
+  }
+  let forceRotation: string | undefined;
+  if (raw.forceRotation !== undefined) {
+    forceRotation = problems.string(`${path}.forceRotation`, raw.forceRotation, "any new string, a date say");
+  }
+  if (
+    server === undefined ||
+    resourceGroup === undefined ||
+    registryName === undefined ||
+    passwordLifetimeDays === undefined ||
+    rotateAfterDays === undefined ||
+    rotateAfterDays >= passwordLifetimeDays
+  ) {
+    return undefined;
+  }
+  return {
+    id,
+    type: "acr",
+    server,
+    resourceGroup,
+    registryName,
+    passwordLifetimeDays,
+    rotateAfterDays,
+    ...(forceRotation !== undefined ? { forceRotation } : {}),
+  };
+}
+
+/** ACR repository names: lowercase path components joined by `/`, each of `[a-z0-9]` with `.`, `_`, `-` inside. */
+const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+
+function readRepositories(problems: Problems, path: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    problems.add(
+      path,
+      value === undefined
+        ? "missing; list the repositories this namespace may pull (names, or a prefix ending in /*)"
+        : `expected a non-empty list of repository names, got ${describe(value)}`,
+    );
+    return [];
+  }
+  const out: string[] = [];
+  value.forEach((repo, i) => {
+    const at = `${path}[${i}]`;
+    if (typeof repo !== "string") {
+      problems.add(at, `expected a repository name, got ${describe(repo)}`);
+      return;
+    }
+    const base = repo.endsWith("/*") ? repo.slice(0, -2) : repo;
+    if (base.includes("*")) {
+      problems.add(at, `${JSON.stringify(repo)}: a '*' may only stand as a final '/*' (team-a/*)`);
+    } else if (!REPOSITORY.test(base)) {
+      problems.add(
+        at,
+        `${JSON.stringify(repo)} is not an ACR repository name: lowercase letters and digits, ` +
+          "with '.', '_' or '-' inside a component and '/' between components",
+      );
+    } else if (out.includes(repo)) {
+      problems.add(at, `${JSON.stringify(repo)} is listed twice`);
+    } else {
+      out.push(repo);
+    }
+  });
+  return out;
+}
+
+function readServiceAccounts(problems: Problems, path: string, value: unknown): ServiceAccountSettings[] {
+  if (value === undefined) return [{ name: "default", create: false }];
+  if (!Array.isArray(value)) {
+    problems.add(path, `expected a list of service accounts, got ${describe(value)}`);
+    return [];
+  }
+  const out: ServiceAccountSettings[] = [];
+  value.forEach((entry, i) => {
+    const at = `${path}[${i}]`;
+    let name: unknown = entry;
+    let create = false;
+    if (isMap(entry)) {
+      problems.unknownKeys(at, entry, ["name", "create"]);
+      name = entry.name;
+      if (entry.create !== undefined && typeof entry.create !== "boolean") {
+        problems.add(`${at}.create`, `expected true or false, got ${describe(entry.create)}`);
+      }
+      create = entry.create === true;
+    }
+    if (typeof name !== "string") {
+      problems.add(at, `expected a service account name or { name, create: true }, got ${describe(name)}`);
+      return;
+    }
+    if (!isObjectName(name)) {
+      problems.add(at, `${JSON.stringify(name)} is not a valid service account name: ${OBJECT_NAME_RULE}`);
+    } else if (out.some((sa) => sa.name === name)) {
+      problems.add(at, `service account ${JSON.stringify(name)} is listed twice`);
+    } else if (name === "default" && create) {
+      problems.add(
+        at,
+        'the "default" account is made by Kubernetes in every namespace and is never created here; list it as "default" to patch it',
+      );
+    } else {
+      out.push({ name, create });
+    }
+  });
+  return out;
+}
+
+function readExtraSecrets(problems: Problems, path: string, value: unknown, secretName: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.add(path, `expected a list of secret names, got ${describe(value)}`);
+    return [];
+  }
+  const out: string[] = [];
+  value.forEach((name, i) => {
+    const at = `${path}[${i}]`;
+    if (typeof name !== "string" || !isObjectName(name)) {
+      problems.add(at, `${describe(name)} is not a valid secret name: ${OBJECT_NAME_RULE}`);
+    } else if (name === secretName) {
+      problems.add(at, `${JSON.stringify(name)} is the pull secret this program writes; it is always listed`);
+    } else if (out.includes(name)) {
+      problems.add(at, `${JSON.stringify(name)} is listed twice`);
+    } else {
+      out.push(name);
+    }
+  });
+  return out;
+}
+
+function readNamespace(
+  problems: Problems,
+  path: string,
+  name: string,
+  value: unknown,
+  registries: Record<string, Registry>,
+  registryTypes: ReadonlyMap<string, unknown>,
+  secretName: string,
+): NamespaceSettings | undefined {
+  if (!isNamespaceName(name)) {
+    problems.add(path, `${JSON.stringify(name)} is not a valid namespace name: ${NAMESPACE_RULE}`);
+  }
+  const raw = problems.map(path, value);
+  if (!raw) return undefined;
+  problems.unknownKeys(path, raw, [
+    "registries",
+    "serviceAccounts",
+    "labels",
+    "annotations",
+    "extraImagePullSecrets",
+  ]);
+  const regPath = `${path}.registries`;
+  const regs: NamespaceRegistry[] = [];
+  if (raw.registries === undefined) {
+    problems.add(regPath, "missing; map at least one registry id to its options ({} for a static registry)");
+  } else {
+    const regMap = problems.map(regPath, raw.registries);
+    if (regMap && Object.keys(regMap).length === 0) {
+      problems.add(regPath, "empty; a namespace needs at least one registry");
+    }
+    const byKey = new Map<string, string>();
+    for (const id of Object.keys(regMap ?? {}).sort()) {
+      const at = child(regPath, id);
+      if (!registryTypes.has(id)) {
+        const known = [...registryTypes.keys()].sort();
+        problems.add(
+          at,
+          `no registry ${JSON.stringify(id)} is defined under registries` +
+            (known.length ? `; defined: ${known.join(", ")}` : ""),
+        );
+        continue;
+      }
+      const options = problems.map(at, regMap![id]);
+      const registry = registries[id];
+      if (!options) continue;
+      let repositories: string[] = [];
+      if (registryTypes.get(id) === "acr") {
+        problems.unknownKeys(at, options, ["repositories"]);
+        repositories = readRepositories(problems, `${at}.repositories`, options.repositories);
+      } else if (options.repositories !== undefined) {
+        problems.add(
+          `${at}.repositories`,
+          `registry ${JSON.stringify(id)} is static: its credential reaches every repository it can, ` +
+            "so repositories apply only to acr registries; remove it",
+        );
+      } else {
+        problems.unknownKeys(at, options, []);
+      }
+      if (!registry) continue; // its own definition is broken and reported
+      const key = authsKey(registry.server).toLowerCase();
+      const other = byKey.get(key);
+      if (other !== undefined) {
+        problems.add(
+          at,
+          `registries ${JSON.stringify(other)} and ${JSON.stringify(id)} both use the server ${authsKey(registry.server)}; ` +
+            "the kubelet would use only one of them, keep one",
+        );
+        continue;
+      }
+      byKey.set(key, id);
+      regs.push({ registry, repositories });
+    }
+  }
+  const serviceAccounts = readServiceAccounts(problems, `${path}.serviceAccounts`, raw.serviceAccounts);
+  const labels = problems.stringMap(`${path}.labels`, raw.labels);
+  const annotations = problems.stringMap(`${path}.annotations`, raw.annotations);
+  const extraImagePullSecrets = readExtraSecrets(
+    problems,
+    `${path}.extraImagePullSecrets`,
+    raw.extraImagePullSecrets,
+    secretName,
+  );
+  return { name, registries: regs, serviceAccounts, labels, annotations, extraImagePullSecrets };
+}
+
+/**
+ * Turn the raw stack config (the `registry-access:` keys, without the prefix, JSON values parsed) into
+ * settings. Creates no resources. Throws one SettingsError that lists every problem.
+ */
+export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings {
+  const problems = new Problems();
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_KEYS.includes(key) && raw[key] !== undefined) {
+      problems.add(key, `unknown key registry-access:${key}; known keys: ${KNOWN_KEYS.join(", ")}`);
+    }
+  }
+
+  let secretName = "regcred";
+  if (raw.secretName !== undefined) {
+    if (typeof raw.secretName === "string" && isObjectName(raw.secretName)) secretName = raw.secretName;
+    else
+      problems.add(
+        "secretName",
+        `${describe(raw.secretName)} is not a valid secret name: ${OBJECT_NAME_RULE}`,
+      );
+  }
+
+  const registries: Record<string, Registry> = {};
+  const registryTypes = new Map<string, unknown>();
+  if (raw.registries === undefined) {
+    problems.add("registries", "missing; define at least one registry (see README: Configuration)");
+  } else {
+    const map = problems.map("registries", raw.registries);
+    for (const [id, value] of Object.entries(map ?? {})) {
+      registryTypes.set(id, isMap(value) ? value.type : undefined);
+      const registry = readRegistry(problems, child("registries", id), id, value);
+      if (registry) registries[id] = registry;
+    }
+  }
+
+  const namespaces: NamespaceSettings[] = [];
+  if (raw.namespaces === undefined) {
+    problems.add("namespaces", "missing; map each namespace to the registries it may pull from");
+  } else {
+    const map = problems.map("namespaces", raw.namespaces);
+    if (map && Object.keys(map).length === 0) {
+      problems.add("namespaces", "empty; map each namespace to the registries it may pull from");
+    }
+    for (const name of Object.keys(map ?? {}).sort()) {
+      const ns = readNamespace(
+        problems,
+        child("namespaces", name),
+        name,
+        map![name],
+        registries,
+        registryTypes,
+        secretName,
+      );
+      if (ns) namespaces.push(ns);
+    }
+  }
+
+  if (problems.list.length > 0) throw new SettingsError(problems.list);
+  return { secretName, registries, namespaces };
+}
+
+/** A config value as Pulumi stores it: objects as JSON text, plain strings as they are. */
+function decode(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Read the `registry-access:` keys of the running stack and parse them. */
+export function loadSettings(): Settings {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const raw: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
+    if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decode(text);
+  }
+  return parseSettings(raw);
+}

@@ -1,0 +1,46 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
+import { loadSettings } from "./components/settings";
+
+// Every problem in the stack's config is reported here, at once, before any resource is declared.
+const settings = loadSettings();
+const project = pulumi.getProject();
+const stack = pulumi.getStack();
+
+const kubernetesConfig = new pulumi.Config("kubernetes");
+const kubernetes = new k8s.Provider("kubernetes", {
+  // An explicit provider does not read `kubernetes:` config by itself.
+  kubeconfig: kubernetesConfig.get("kubeconfig"),
+  context: kubernetesConfig.get("context"),
+  // A stable identity: a new kubeconfig path or context name (CI vs a laptop) must not replace every object.
+  clusterIdentifier: kubernetesConfig.get("clusterIdentifier") ?? `${project}-${stack}`,
+  // Without it a credential change deletes and re-creates the pull secret: a window of failed pulls.
+  enableSecretMutable: true,
+  // Adopt namespaces and secrets that the kubectl-era script created.
+  upsertExistingObjects: true,
+  enableServerSideApply: true,
+});
+
+const access = settings.namespaces.map(
+  (namespace) =>
+    new NamespaceRegistryAccess(
+      namespace.name,
+      { namespace, secretName: settings.secretName, project, stack },
+      { providers: { kubernetes } },
+    ),
+);
+
+/** Per namespace: the pull secret, the registries in it and the service accounts wired. No credential. */
+export const namespaces = pulumi
+  .all(
+    access.map((a) =>
+      pulumi
+        .all([a.namespaceName, a.secretName, a.servers, a.serviceAccounts, a.acrTokens])
+        .apply(([name, secretName, registries, serviceAccounts, acrTokens]) => ({
+          name,
+          summary: { secretName, registries, serviceAccounts, ...(acrTokens.length ? { acrTokens } : {}) },
+        })),
+    ),
+  )
+  .apply((list) => Object.fromEntries(list.map((n) => [n.name, n.summary])));

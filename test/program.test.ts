@@ -1,0 +1,201 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { CANARY, staticSettings } from "./support/fixtures";
+import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "./support/pulumi";
+
+const NS = "kubernetes:core/v1:Namespace";
+const SECRET = "kubernetes:core/v1:Secret";
+const SA_PATCH = "kubernetes:core/v1:ServiceAccountPatch";
+const SA = "kubernetes:core/v1:ServiceAccount";
+const COMPONENT = "registry-access:index:NamespaceRegistryAccess";
+
+function dockerConfigOf(
+  run: ProgramRun,
+  component: string,
+): { auths: Record<string, Record<string, string>> } {
+  const secret = run.recorder.find(SECRET, `${component}-pull-secret`);
+  const b64 = secret.inputs.data[".dockerconfigjson"];
+  return JSON.parse(Buffer.from(b64, "base64").toString("utf8"));
+}
+
+describe("program (static registries, under mocks)", () => {
+  let run: ProgramRun;
+  before(async () => {
+    run = await runProgram(stackConfig(staticSettings()), { stack: "dev" });
+  });
+
+  it("declares one explicit Kubernetes provider that mutates secrets in place and adopts existing objects", () => {
+    const provider = run.recorder.find("pulumi:providers:kubernetes", "kubernetes");
+    assert.strictEqual(provider.inputs.enableSecretMutable, "true");
+    assert.strictEqual(provider.inputs.upsertExistingObjects, "true");
+    assert.strictEqual(provider.inputs.enableServerSideApply, "true");
+    assert.strictEqual(provider.inputs.clusterIdentifier, "registry-access-dev");
+    for (const r of run.recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"))) {
+      assert.ok(r.provider.startsWith(`${provider.urn}::`), `${r.type}/${r.name} uses ${r.provider}`);
+    }
+  });
+
+  it("declares exactly these resources: per namespace a component, a namespace, a secret and its service accounts", () => {
+    assert.deepStrictEqual(run.recorder.summary(), [
+      `${NS}/team-a-namespace`,
+      `${NS}/team-b-namespace`,
+      `${SECRET}/team-a-pull-secret`,
+      `${SECRET}/team-b-pull-secret`,
+      `${SA}/team-a-sa-builder`,
+      `${SA_PATCH}/team-a-sa-default`,
+      `${SA_PATCH}/team-b-sa-default`,
+      "pulumi:providers:kubernetes/kubernetes",
+      `${COMPONENT}/team-a`,
+      `${COMPONENT}/team-b`,
+    ]);
+  });
+
+  it("creates or adopts each namespace and never deletes it", () => {
+    const ns = run.recorder.find(NS, "team-a-namespace");
+    assert.deepStrictEqual(ns.inputs.metadata, {
+      name: "team-a",
+      labels: { team: "a" },
+      annotations: { owner: "team-a@example.com" },
+    });
+    assert.strictEqual(ns.retainOnDelete, true);
+    assert.strictEqual(run.recorder.byUrn(ns.parent).name, "team-a");
+    assert.strictEqual(run.recorder.find(NS, "team-b-namespace").retainOnDelete, true);
+  });
+
+  it("writes one dockerconfigjson secret with every registry of the namespace, byte-exact", () => {
+    const secret = run.recorder.find(SECRET, "team-a-pull-secret");
+    assert.strictEqual(secret.inputs.type, "kubernetes.io/dockerconfigjson");
+    assert.deepStrictEqual(secret.inputs.metadata, {
+      name: "regcred",
+      namespace: "team-a",
+      labels: { "app.kubernetes.io/managed-by": "registry-access" },
+      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+    });
+    assert.deepStrictEqual(dockerConfigOf(run, "team-a"), {
+      auths: {
+        "https://index.docker.io/v1/": {
+          username: "hub-bot",
+          password: CANARY.hubPassword,
+          auth: Buffer.from(`hub-bot:${CANARY.hubPassword}`).toString("base64"),
+        },
+        "ghcr.io": {
+          username: "gh-bot",
+          password: CANARY.ghcrPassword,
+          auth: Buffer.from(`gh-bot:${CANARY.ghcrPassword}`).toString("base64"),
+        },
+      },
+    });
+    const gcr = dockerConfigOf(run, "team-b").auths["gcr.io"];
+    assert.strictEqual(gcr.password, CANARY.gcrKey);
+    assert.strictEqual(Buffer.from(gcr.auth, "base64").toString("utf8"), `_json_key:${CANARY.gcrKey}`);
+  });
+
+  it("patches existing service accounts with the whole list, a stable field manager and force, after the secret", () => {
+    const patch = run.recorder.find(SA_PATCH, "team-a-sa-default");
+    assert.deepStrictEqual(patch.inputs, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: {
+        name: "default",
+        namespace: "team-a",
+        annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+      },
+      imagePullSecrets: [{ name: "regcred" }, { name: "legacy-pull" }],
+    });
+    const secret = run.recorder.find(SECRET, "team-a-pull-secret");
+    assert.ok(patch.dependsOn.includes(secret.urn), "the patch must wait for the secret");
+    assert.deepStrictEqual(run.recorder.find(SA_PATCH, "team-b-sa-default").inputs.imagePullSecrets, [
+      { name: "regcred" },
+    ]);
+  });
+
+  it("creates accounts marked create: true as plain ServiceAccounts, and never creates default", () => {
+    const sa = run.recorder.find(SA, "team-a-sa-builder");
+    assert.deepStrictEqual(sa.inputs.metadata, {
+      name: "builder",
+      namespace: "team-a",
+      labels: { "app.kubernetes.io/managed-by": "registry-access" },
+    });
+    assert.deepStrictEqual(sa.inputs.imagePullSecrets, [{ name: "regcred" }, { name: "legacy-pull" }]);
+    assert.ok(sa.dependsOn.includes(run.recorder.find(SECRET, "team-a-pull-secret").urn));
+    assert.deepStrictEqual(
+      run.recorder.ofType(SA).map((r) => r.inputs.metadata.name),
+      ["builder"],
+    );
+  });
+
+  it("exports per namespace the secret, the servers and the accounts, with no credential", () => {
+    assert.deepStrictEqual(run.outputs.namespaces, {
+      "team-a": {
+        secretName: "regcred",
+        registries: ["https://index.docker.io/v1/", "ghcr.io"],
+        serviceAccounts: ["default", "builder"],
+      },
+      "team-b": { secretName: "regcred", registries: ["gcr.io"], serviceAccounts: ["default"] },
+    });
+  });
+
+  it("canary: no credential appears outside a Pulumi secret in any input or output", async () => {
+    const canaries = [CANARY.hubPassword, CANARY.ghcrPassword, "CANARY-gcr-9d1e"];
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const needles = [...canaries, b64(`hub-bot:${CANARY.hubPassword}`), b64(`gh-bot:${CANARY.ghcrPassword}`)];
+    for (const r of run.recorder.resources) {
+      // Credentials also travel base64-encoded inside the secret's data: decode every string to look.
+      for (const { path, text } of plaintextStrings(r.rawInputs)) {
+        const decoded = Buffer.from(text, "base64").toString("utf8");
+        for (const needle of needles) {
+          assert.ok(
+            !text.includes(needle) && !decoded.includes(needle),
+            `${r.type}/${r.name} input ${path} holds a credential in plaintext`,
+          );
+        }
+      }
+    }
+    // The credentials are there, inside secrets: a program that wrote none would not pass this canary.
+    const secret = run.recorder.find(SECRET, "team-a-pull-secret");
+    assert.deepStrictEqual(
+      plaintextStrings(secret.rawInputs.data),
+      [],
+      "the secret's data must be a Pulumi secret",
+    );
+    assert.ok(JSON.stringify(dockerConfigOf(run, "team-a")).includes(CANARY.hubPassword));
+    const exported = JSON.stringify(run.outputs);
+    for (const needle of needles) assert.ok(!exported.includes(needle), "a stack output holds a credential");
+    assert.strictEqual(await pulumi.isSecret(run.exports.namespaces as pulumi.Output<unknown>), false);
+  });
+
+  it("is deterministic: a second run registers identical resources and inputs", async () => {
+    const again = await runProgram(stackConfig(staticSettings()), { stack: "dev" });
+    const picture = (r: ProgramRun) =>
+      r.recorder.resources
+        .map((x) => ({ t: x.type, n: x.name, i: x.rawInputs, d: x.dependsOn, p: x.parent }))
+        .sort((a, b) => `${a.t}/${a.n}`.localeCompare(`${b.t}/${b.n}`));
+    assert.deepStrictEqual(picture(again), picture(run));
+  });
+
+  it("declares nothing when the config is bad, and names every problem", async () => {
+    const bad = staticSettings();
+    (bad.namespaces as Record<string, unknown>)["Bad_NS"] = { registries: { nosuch: {} } };
+    const recorder = new Recorder();
+    await assert.rejects(
+      runProgram(stackConfig(bad), { recorder }),
+      (e: Error) =>
+        e.message ===
+        "2 problems in the registry-access configuration:\n" +
+          "  - namespaces.Bad_NS: \"Bad_NS\" is not a valid namespace name: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters\n" +
+          '  - namespaces.Bad_NS.registries.nosuch: no registry "nosuch" is defined under registries; defined: dockerhub, gcr, ghcr',
+    );
+    assert.deepStrictEqual(recorder.summary(), [], "no resource may be declared before the config is valid");
+  });
+
+  it("reads kubernetes:context and kubeconfig for its explicit provider", async () => {
+    const r = await runProgram({
+      ...stackConfig(staticSettings()),
+      "kubernetes:context": "prod-aks",
+      "kubernetes:clusterIdentifier": "aks-prod-westeurope",
+    });
+    const provider = r.recorder.find("pulumi:providers:kubernetes", "kubernetes");
+    assert.strictEqual(provider.inputs.context, "prod-aks");
+    assert.strictEqual(provider.inputs.clusterIdentifier, "aks-prod-westeurope");
+  });
+});

@@ -1,0 +1,218 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parseSettings, SettingsError } from "../components/settings";
+import { CANARY, staticSettings } from "./support/fixtures";
+import { valueOf } from "./support/pulumi";
+
+/** The problems parseSettings reports for a config, or a failure when it accepts it. */
+function problemsOf(raw: Record<string, unknown>): readonly string[] {
+  try {
+    parseSettings(raw);
+  } catch (e) {
+    if (e instanceof SettingsError) return e.problems;
+    throw e;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+function withNamespace(ns: Record<string, unknown>): Record<string, unknown> {
+  return { ...staticSettings(), namespaces: { app: ns } };
+}
+
+describe("settings", () => {
+  it("reads a valid config with its defaults", async () => {
+    const s = parseSettings(staticSettings());
+    assert.strictEqual(s.secretName, "regcred");
+    assert.deepStrictEqual(
+      s.namespaces.map((n) => n.name),
+      ["team-a", "team-b"],
+    );
+    const a = s.namespaces[0];
+    assert.deepStrictEqual(
+      a.registries.map((r) => r.registry.id),
+      ["dockerhub", "ghcr"],
+    );
+    assert.deepStrictEqual(a.serviceAccounts, [
+      { name: "default", create: false },
+      { name: "builder", create: true },
+    ]);
+    assert.deepStrictEqual(a.extraImagePullSecrets, ["legacy-pull"]);
+    assert.deepStrictEqual(a.labels, { team: "a" });
+    const b = s.namespaces[1];
+    assert.deepStrictEqual(b.serviceAccounts, [{ name: "default", create: false }]);
+    assert.deepStrictEqual(b.labels, {});
+    assert.deepStrictEqual(b.extraImagePullSecrets, []);
+  });
+
+  it("wraps every password in a Pulumi secret the moment it is read", async () => {
+    const s = parseSettings(staticSettings());
+    const hub = s.registries.dockerhub;
+    assert.strictEqual(hub.type, "static");
+    if (hub.type !== "static") return;
+    assert.strictEqual(await pulumi.isSecret(hub.password), true);
+    assert.strictEqual(await valueOf(hub.password), CANARY.hubPassword);
+  });
+
+  it("takes a custom secret name", () => {
+    assert.strictEqual(
+      parseSettings({ ...staticSettings(), secretName: "pull-creds" }).secretName,
+      "pull-creds",
+    );
+  });
+
+  it("reports every problem at once, each with its path, the bad value and what is allowed", () => {
+    const raw = {
+      secretName: "Reg_Cred",
+      registries: {
+        dockerhub: { type: "static", server: "docker.io", username: "bot", password: "" },
+        quay: { type: "quay", server: "quay.io" },
+        weird: { type: "static", server: "https://ghcr.io/org", username: "", password: 42 },
+      },
+      namespaces: {
+        Prod_NS: { registries: { dockerhub: {} } },
+        empty: { registries: {} },
+        none: {},
+        refs: {
+          registries: { dockerhub: {}, nosuch: {} },
+          serviceAccounts: [
+            "default",
+            "default",
+            "Bad_SA",
+            { name: "default", create: true },
+            { name: "x", create: "yes" },
+          ],
+          extraImagePullSecrets: ["regcred-old", "Nope!"],
+          labels: { team: 7 },
+        },
+        typed: "registries: dockerhub",
+      },
+      unknownKey: true,
+    };
+    assert.deepStrictEqual(problemsOf(raw), [
+      "unknownKey: unknown key registry-access:unknownKey; known keys: registries, namespaces, secretName",
+      "secretName: \"Reg_Cred\" is not a valid secret name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+      "registries.dockerhub.password: empty; set it with `pulumi config set --secret --path 'registries.dockerhub.password' <value>`",
+      'registries.quay.type: unknown registry type "quay"; use static or acr',
+      'registries.weird.server: "https://ghcr.io/org" is not a registry server: use a host name with an optional port (ghcr.io, registry.example.com:5000), no scheme or path',
+      'registries.weird.username: expected the user name to log in with, got ""',
+      "registries.weird.password: expected a string (not shown); set it with `pulumi config set --secret --path 'registries.weird.password' <value>`",
+      "namespaces.Prod_NS: \"Prod_NS\" is not a valid namespace name: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+      "namespaces.empty.registries: empty; a namespace needs at least one registry",
+      "namespaces.none.registries: missing; map at least one registry id to its options ({} for a static registry)",
+      'namespaces.refs.registries.nosuch: no registry "nosuch" is defined under registries; defined: dockerhub, quay, weird',
+      'namespaces.refs.serviceAccounts[1]: service account "default" is listed twice',
+      "namespaces.refs.serviceAccounts[2]: \"Bad_SA\" is not a valid service account name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+      'namespaces.refs.serviceAccounts[3]: service account "default" is listed twice',
+      'namespaces.refs.serviceAccounts[4].create: expected true or false, got "yes"',
+      "namespaces.refs.labels.team: expected a string, got 7",
+      "namespaces.refs.extraImagePullSecrets[1]: \"Nope!\" is not a valid secret name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+      'namespaces.typed: expected a map, got "registries: dockerhub"',
+    ]);
+  });
+
+  it("formats the error as one message listing every problem", () => {
+    const raw = withNamespace({ registries: {} });
+    assert.throws(
+      () => parseSettings(raw),
+      (e: Error) =>
+        e.message ===
+        "1 problem in the registry-access configuration:\n  - namespaces.app.registries: empty; a namespace needs at least one registry",
+    );
+  });
+
+  it("requires registries and namespaces", () => {
+    assert.deepStrictEqual(problemsOf({}), [
+      "registries: missing; define at least one registry (see README: Configuration)",
+      "namespaces: missing; map each namespace to the registries it may pull from",
+    ]);
+    assert.deepStrictEqual(problemsOf({ registries: [], namespaces: {} }), [
+      "registries: expected a map, got a list",
+      "namespaces: empty; map each namespace to the registries it may pull from",
+    ]);
+  });
+
+  it("never creates the default service account", () => {
+    assert.deepStrictEqual(
+      problemsOf(
+        withNamespace({
+          registries: { dockerhub: {} },
+          serviceAccounts: [{ name: "default", create: true }],
+        }),
+      ),
+      [
+        'namespaces.app.serviceAccounts[0]: the "default" account is made by Kubernetes in every namespace and is never created here; list it as "default" to patch it',
+      ],
+    );
+  });
+
+  it("rejects two registries with the same server in one namespace, Docker Hub aliases included", () => {
+    const raw = {
+      registries: {
+        hub: { type: "static", server: "docker.io", username: "a", password: "p" },
+        hub2: { type: "static", server: "index.docker.io", username: "b", password: "q" },
+      },
+      namespaces: { app: { registries: { hub: {}, hub2: {} } } },
+    };
+    assert.deepStrictEqual(problemsOf(raw), [
+      'namespaces.app.registries.hub2: registries "hub" and "hub2" both use the server https://index.docker.io/v1/; the kubelet would use only one of them, keep one',
+    ]);
+  });
+
+  it("rejects repositories on a static registry and unknown per-namespace options", () => {
+    assert.deepStrictEqual(
+      problemsOf(withNamespace({ registries: { dockerhub: { repositories: ["a"] } } })),
+      [
+        'namespaces.app.registries.dockerhub.repositories: registry "dockerhub" is static: its credential reaches every repository it can, so repositories apply only to acr registries; remove it',
+      ],
+    );
+    assert.deepStrictEqual(problemsOf(withNamespace({ registries: { dockerhub: { tag: "x" } } })), [
+      "namespaces.app.registries.dockerhub.tag: unknown key; this takes no options: use {}",
+    ]);
+  });
+
+  it("rejects the pull secret itself in extraImagePullSecrets, and duplicates", () => {
+    assert.deepStrictEqual(
+      problemsOf(
+        withNamespace({ registries: { dockerhub: {} }, extraImagePullSecrets: ["regcred", "a", "a"] }),
+      ),
+      [
+        'namespaces.app.extraImagePullSecrets[0]: "regcred" is the pull secret this program writes; it is always listed',
+        'namespaces.app.extraImagePullSecrets[2]: "a" is listed twice',
+      ],
+    );
+  });
+
+  it("rejects names over the Kubernetes length limits", () => {
+    const long = "a".repeat(64);
+    assert.deepStrictEqual(
+      problemsOf({ ...staticSettings(), namespaces: { [long]: { registries: { gcr: {} } } } }),
+      [
+        `namespaces.${long}: "${long}" is not a valid namespace name: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
+      ],
+    );
+    assert.strictEqual(
+      parseSettings({ ...staticSettings(), namespaces: { ["a".repeat(63)]: { registries: { gcr: {} } } } })
+        .namespaces.length,
+      1,
+    );
+  });
+
+  it("never quotes a credential in an error", () => {
+    const raw = staticSettings();
+    // A password of the wrong type, and other errors around it.
+    (raw.registries as Record<string, Record<string, unknown>>).dockerhub.password = {
+      nested: CANARY.hubPassword,
+    };
+    (raw.registries as Record<string, Record<string, unknown>>).ghcr.server = "not a server";
+    const message = (() => {
+      try {
+        parseSettings(raw);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    })();
+    assert.ok(message.includes("registries.dockerhub.password: expected a string (not shown)"), message);
+    for (const canary of Object.values(CANARY)) assert.ok(!message.includes(canary), "credential leaked");
+  });
+});

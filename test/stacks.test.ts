@@ -1,0 +1,86 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseSettings } from "../components/settings";
+import { readStackFile, SECRET_PLACEHOLDER, stackFilePath } from "../components/stackFile";
+import { runProgram } from "./support/pulumi";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/**
+ * The committed stack files carry no credential (an operator sets them with `pulumi config set --secret`), so
+ * a placeholder stands in for each one here, as it does in `npm run plan`.
+ */
+describe("committed stacks", () => {
+  for (const stack of ["dev", "prod"]) {
+    describe(stack, () => {
+      it("is rejected as committed, with the command that sets each missing credential", () => {
+        assert.throws(
+          () => parseSettings(readStackFile(stackFilePath(ROOT, stack)).settings),
+          (e: Error) =>
+            e.message
+              .split("\n")
+              .slice(1)
+              .every((line) => /--secret --path 'registries\.[a-z]+\.password' <value>`$/.test(line)),
+        );
+      });
+
+      it("is valid with placeholders and runs through the program under mocks", async () => {
+        const file = readStackFile(stackFilePath(ROOT, stack), { placeholders: true });
+        const settings = parseSettings(file.settings);
+        const run = await runProgram(file.config, { stack });
+        assert.deepStrictEqual(
+          Object.keys(run.outputs.namespaces as object),
+          settings.namespaces.map((n) => n.name),
+        );
+        assert.strictEqual(
+          run.recorder.ofType("registry-access:index:NamespaceRegistryAccess").length,
+          settings.namespaces.length,
+        );
+      });
+    });
+  }
+
+  it("dev has development and staging, prod has production", () => {
+    const names = (stack: string) =>
+      parseSettings(
+        readStackFile(stackFilePath(ROOT, stack), { placeholders: true }).settings,
+      ).namespaces.map((n) => n.name);
+    assert.deepStrictEqual(names("dev"), ["development", "staging"]);
+    assert.deepStrictEqual(names("prod"), ["production"]);
+  });
+
+  it("puts the placeholder in place of encrypted values and missing static passwords only", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+    const file = path.join(dir, "Pulumi.x.yaml");
+    fs.writeFileSync(
+      file,
+      [
+        "config:",
+        "  kubernetes:kubeconfig:",
+        "    secure: v1:AAAA",
+        "  registry-access:registries:",
+        "    a: { type: static, server: a.io, username: u }",
+        "    b: { type: static, server: b.io, username: u, password: { secure: 'v1:BBBB' } }",
+        "    c: { type: static, server: c.io, username: u, password: plain }",
+        "    d: { type: acr, server: d.azurecr.io, resourceGroup: rg }",
+      ].join("\n"),
+    );
+    const read = readStackFile(file, { placeholders: true });
+    assert.deepStrictEqual(read.config["kubernetes:kubeconfig"], SECRET_PLACEHOLDER);
+    assert.deepStrictEqual(read.settings.registries, {
+      a: { type: "static", server: "a.io", username: "u", password: "[secret]" },
+      b: { type: "static", server: "b.io", username: "u", password: "[secret]" },
+      c: { type: "static", server: "c.io", username: "u", password: "plain" },
+      d: { type: "acr", server: "d.azurecr.io", resourceGroup: "rg" },
+    });
+    assert.deepStrictEqual(readStackFile(file).settings.registries, {
+      a: { type: "static", server: "a.io", username: "u" },
+      b: { type: "static", server: "b.io", username: "u", password: { secure: "v1:BBBB" } },
+      c: { type: "static", server: "c.io", username: "u", password: "plain" },
+      d: { type: "acr", server: "d.azurecr.io", resourceGroup: "rg" },
+    });
+    fs.rmSync(dir, { recursive: true });
+  });
+});

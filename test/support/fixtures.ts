@@ -1,0 +1,29 @@
+/** Canary credentials: unique strings that must never show up outside a Pulumi secret. */
+export const CANARY = {
+  hubPassword: "canary-hub-pw-7f3a91",
+  ghcrPassword: "canary-ghcr-pw-c04e2b",
+  /** A GCR JSON key: newlines, quotes and backslashes must survive byte for byte. */
+  gcrKey:
+    '{\n  "type": "service_account",\n  "private_key": "-----BEGIN KEY-----\\nCANARY-gcr-9d1e\\n-----END KEY-----\\n"\n}',
+};
+
+/** A valid static-registry configuration (without the `registry-access:` prefix). */
+export function staticSettings(): Record<string, unknown> {
+  return {
+    registries: {
+      dockerhub: { type: "static", server: "docker.io", username: "hub-bot", password: CANARY.hubPassword },
+      ghcr: { type: "static", server: "ghcr.io", username: "gh-bot", password: CANARY.ghcrPassword },
+      gcr: { type: "static", server: "gcr.io", username: "_json_key", password: CANARY.gcrKey },
+    },
+    namespaces: {
+      "team-a": {
+        registries: { dockerhub: {}, ghcr: {} },
+        serviceAccounts: ["default", { name: "builder", create: true }],
+        labels: { team: "a" },
+        annotations: { owner: "team-a@example.com" },
+        extraImagePullSecrets: ["legacy-pull"],
+      },
+      "team-b": { registries: { gcr: {} } },
+    },
+  };
+}

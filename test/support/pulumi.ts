@@ -1,0 +1,253 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+// Internal modules of the SDK: the mock monitor hides resource options from `Mocks`, so we read them from the
+// registration request itself.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rpc = require("@pulumi/pulumi/runtime/rpc");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const runtimeSettings = require("@pulumi/pulumi/runtime/settings");
+
+export const SECRET_SIG: string = rpc.specialSecretSig;
+export const SIG_KEY: string = rpc.specialSigKey;
+
+/** What the program registered, as the engine would see it. Secret inputs stay `{ [SIG_KEY]: SECRET_SIG, value }`. */
+export interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  /** Inputs with secret envelopes kept. */
+  readonly rawInputs: Record<string, unknown>;
+  /** Inputs with secret envelopes unwrapped. */
+  readonly inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  urn: string;
+  readonly parent: string;
+  readonly provider: string;
+  readonly dependsOn: readonly string[];
+  readonly retainOnDelete: boolean;
+  readonly ignoreChanges: readonly string[];
+  readonly additionalSecretOutputs: readonly string[];
+  readonly deleteBeforeReplace: boolean;
+}
+
+export interface MockCall {
+  readonly token: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+/** Strip secret envelopes: `{ sig: secret, value }` becomes `value`. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SIG_KEY] === SECRET_SIG) return unwrapSecrets(obj.value);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** Every string in `value` that is not inside a secret envelope, with its path. */
+export function plaintextStrings(value: unknown, at = ""): { path: string; text: string }[] {
+  if (typeof value === "string") return [{ path: at, text: value }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plaintextStrings(v, `${at}[${i}]`));
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SIG_KEY] === SECRET_SIG) return [];
+    return Object.entries(obj).flatMap(([k, v]) => plaintextStrings(v, `${at}.${k}`));
+  }
+  return [];
+}
+
+export class Recorder {
+  readonly resources: Registered[] = [];
+  readonly calls: MockCall[] = [];
+
+  /** The one resource of this type and name; fails with the names that do exist. */
+  find(type: string, name: string): Registered {
+    const found = this.resources.filter((r) => r.type === type && r.name === name);
+    if (found.length !== 1) {
+      const names = this.ofType(type).map((r) => r.name);
+      throw new Error(
+        `expected one ${type} named ${name}, found ${found.length}; ${type}: ${names.join(", ")}`,
+      );
+    }
+    return found[0];
+  }
+
+  ofType(type: string): Registered[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  byUrn(urn: string): Registered {
+    const found = this.resources.find((r) => r.urn === urn);
+    if (!found) throw new Error(`no resource with urn ${urn}`);
+    return found;
+  }
+
+  /** `type/name` of every resource, sorted: a compact picture of what the program declares. */
+  summary(): string[] {
+    return this.resources.map((r) => `${r.type}/${r.name}`).sort();
+  }
+}
+
+/** Outputs that the mocks return for a resource beyond its inputs: ids and computed fields. */
+function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const sub = "00000000-0000-0000-0000-000000000000";
+  switch (type) {
+    case "azure-native:containerregistry:ScopeMap":
+    case "azure-native:containerregistry:Token": {
+      const kind = type.endsWith("ScopeMap") ? "scopeMaps" : "tokens";
+      const itemName = (kind === "scopeMaps" ? inputs.scopeMapName : inputs.tokenName) as string;
+      return {
+        id: `/subscriptions/${sub}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/${inputs.registryName}/${kind}/${itemName}`,
+        name: itemName,
+      };
+    }
+    case "pulumi-nodejs:dynamic:Resource": {
+      // AcrTokenPassword: what its create returns, with a password made from the token id so tests can trace it.
+      const tokenId = String(inputs.tokenId ?? "");
+      return {
+        tokenName: tokenId.split("/").pop(),
+        activeSlot: "password1",
+        password: `generated-for-${name}`,
+        activeCreated: "2026-11-01T00:00:00.000Z",
+        password1Expiry: "2027-01-30T00:00:00.000Z",
+      };
+    }
+    default:
+      return {};
+  }
+}
+
+export interface RunOptions {
+  readonly project?: string;
+  readonly stack?: string;
+  readonly preview?: boolean;
+  /** Every resource registration takes this long (for the bench's sequential-script comparison). */
+  readonly delayMs?: number;
+  /** Secret config keys (full keys, `registry-access:registries`). */
+  readonly secretKeys?: readonly string[];
+  /** Record into this recorder (to look at what a failing run declared). */
+  readonly recorder?: Recorder;
+}
+
+export interface ProgramRun {
+  readonly recorder: Recorder;
+  /** The stack outputs, awaited, secret envelopes kept where the value is secret. */
+  readonly outputs: Record<string, unknown>;
+  /** Stack outputs as Pulumi Outputs, to check secrecy with pulumi.isSecret. */
+  readonly exports: Record<string, unknown>;
+}
+
+const INDEX = path.resolve(__dirname, "..", "..", "index.ts");
+
+/** Await an Output's value; for tests only (uses the SDK's own promise). */
+export async function valueOf<T>(output: pulumi.Output<T> | T): Promise<T> {
+  if (!pulumi.Output.isInstance(output)) return output;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return (output as any).promise() as Promise<T>;
+}
+
+/** Wait until the mock monitor has seen no new registration for a few turns of the event loop. */
+async function settle(pending: () => number, count: () => number): Promise<void> {
+  let last = -1;
+  let stable = 0;
+  while (stable < 5) {
+    await new Promise((r) => setTimeout(r, 2));
+    const now = count();
+    if (now === last && pending() === 0) stable++;
+    else stable = 0;
+    last = now;
+  }
+}
+
+/** Install mocks that record every registration and options into `recorder`. */
+export async function installMocks(
+  recorder: Recorder,
+  options: RunOptions = {},
+): Promise<() => Promise<void>> {
+  const delay = options.delayMs ?? 0;
+  await pulumi.runtime.setMocks(
+    {
+      newResource: async (args) => {
+        if (delay) await new Promise((r) => setTimeout(r, delay));
+        const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs) };
+        return { id: (state.id as string) ?? `${args.name}-id`, state };
+      },
+      call: (args) => {
+        recorder.calls.push({ token: args.token, inputs: args.inputs });
+        throw new Error(`unmocked call ${args.token}: the program must not look anything up`);
+      },
+    },
+    options.project ?? "registry-access",
+    options.stack ?? "test",
+    options.preview ?? false,
+  );
+  const monitor = runtimeSettings.getMonitor();
+  const original = monitor.registerResource.bind(monitor);
+  let inFlight = 0;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+    const rawInputs = rpc.deserializeProperties(req.getObject());
+    const entry: Registered = {
+      type: req.getType(),
+      name: req.getName(),
+      custom: req.getCustom(),
+      rawInputs,
+      inputs: unwrapSecrets(rawInputs) as Record<string, unknown>,
+      urn: "",
+      parent: req.getParent(),
+      provider: req.getProvider(),
+      dependsOn: req.getDependenciesList(),
+      retainOnDelete: req.getRetainondelete() ?? false,
+      ignoreChanges: req.getIgnorechangesList(),
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+    };
+    recorder.resources.push(entry);
+    inFlight++;
+    return original(req, (err: unknown, resp: { getUrn(): string } | undefined) => {
+      inFlight--;
+      if (resp) entry.urn = resp.getUrn();
+      callback(err, resp);
+    });
+  };
+  return () =>
+    settle(
+      () => inFlight,
+      () => recorder.resources.length,
+    );
+}
+
+/** The config values as `pulumi config set` stores them: objects as JSON text. */
+function encodeConfig(config: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+}
+
+/**
+ * Run index.ts under mocks with the given config (keys with their namespace: `registry-access:namespaces`).
+ * Each call starts from a fresh module, so several runs fit in one test file.
+ */
+export async function runProgram(
+  config: Record<string, unknown>,
+  options: RunOptions = {},
+): Promise<ProgramRun> {
+  const recorder = options.recorder ?? new Recorder();
+  const settled = await installMocks(recorder, options);
+  pulumi.runtime.setAllConfig(encodeConfig(config), [...(options.secretKeys ?? [])]);
+  delete require.cache[INDEX];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const exports = require(INDEX) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(exports)) {
+    outputs[key] = await valueOf(value as pulumi.Output<unknown>);
+  }
+  await settled();
+  return { recorder, outputs, exports };
+}
+
+/** Prefix plain keys with `registry-access:`. */
+export function stackConfig(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`registry-access:${k}`, v]));
+}
