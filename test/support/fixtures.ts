@@ -27,3 +27,19 @@ export function staticSettings(): Record<string, unknown> {
     },
   };
 }
+
+/** Static registries plus an ACR registry, with two namespaces pulling from ACR. */
+export function acrSettings(): Record<string, unknown> {
+  const base = staticSettings();
+  return {
+    ...base,
+    registries: {
+      ...(base.registries as Record<string, unknown>),
+      acr: { type: "acr", server: "mycompany.azurecr.io", resourceGroup: "rg-registry" },
+    },
+    namespaces: {
+      "team-a": { registries: { acr: { repositories: ["team-a/*", "shared/base"] }, dockerhub: {} } },
+      "team-b": { registries: { acr: { repositories: ["team-b/api"] } } },
+    },
+  };
+}

@@ -102,7 +102,7 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         name: itemName,
       };
     }
-    case "pulumi-nodejs:dynamic:Resource": {
+    case "pulumi-nodejs:dynamic/registry-access:AcrTokenPassword": {
       // AcrTokenPassword: what its create returns, with a password made from the token id so tests can trace it.
       const tokenId = String(inputs.tokenId ?? "");
       return {

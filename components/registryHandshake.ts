@@ -1,0 +1,622 @@
+/**
+ * The Docker Registry HTTP API v2 login handshake: is this username/password accepted by this registry,
+ * and may it pull this repository? Covers HTTP Basic registries and distribution token auth (ACR, Docker
+ * Hub, GHCR).
+ *
+ * Plain functions over Node built-ins only and no module-level mutable state: a Pulumi dynamic provider
+ * captures this module by closure serialization. Named imports keep the captured values the real `http`
+ * and `https` modules (an `import * as` goes through an interop wrapper object).
+ */
+import { request as httpRequest } from "http";
+import type { IncomingHttpHeaders, IncomingMessage } from "http";
+import { request as httpsRequest } from "https";
+
+export interface RegistryLogin {
+  readonly server: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Why a login check failed. */
+export type LoginFailure = "bad-credentials" | "no-pull-permission" | "unreachable" | "protocol";
+
+export interface LoginCheck {
+  readonly ok: boolean;
+  /** The server as given (for Docker Hub the canonical key `https://index.docker.io/v1/` may be given). */
+  readonly server: string;
+  readonly failure?: LoginFailure;
+  /** One line for a person: names the registry (and repository when checked), never the password. */
+  readonly detail: string;
+}
+
+export interface CheckOptions {
+  /** Also check that a pull of this repository is authorized (scope repository:<repo>:pull). */
+  readonly repository?: string;
+  /** Per-request timeout. Default 10_000 ms. */
+  readonly timeoutMs?: number;
+}
+
+export interface WaitOptions extends CheckOptions {
+  /** Give up after this long. Default 120_000 ms (ACR can take up to a minute to accept a new token password). */
+  readonly deadlineMs?: number;
+  /** First back-off delay, doubling up to maxDelayMs. Defaults 2_000 and 20_000. */
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * https://<host> for registries, http:// for localhost, 127.0.0.0/8 and [::1] (as Docker does); Docker Hub
+ * aliases (docker.io, index.docker.io, https://index.docker.io/v1/) -> https://registry-1.docker.io
+ *
+ * An explicit `http://` or `https://` prefix is kept. Throws for a string that is not a registry host
+ * (a caller's mistake, not a registry problem).
+ */
+export function registryBaseUrl(server: string): string {
+  const given = server.trim();
+  const explicit = /^(https?):\/\//i.exec(given);
+  const rest = explicit ? given.slice(explicit[0].length) : given;
+  // Docker's legacy config keys end in /v1/ (Docker Hub's `https://index.docker.io/v1/`); nothing else may
+  // follow the host.
+  const hostPort = rest.replace(/\/(v1|v2)?\/?$/i, "");
+  const invalid = new Error(
+    `registry server ${JSON.stringify(server)} is not a registry host (expected host[:port], e.g. myregistry.azurecr.io)`,
+  );
+  if (hostPort === "" || /[/?#@\s\\]/.test(hostPort)) {
+    throw invalid;
+  }
+  let hostname: string;
+  try {
+    hostname = new URL(`https://${hostPort}`).hostname;
+  } catch {
+    throw invalid;
+  }
+  if (hostname === "docker.io" || hostname === "index.docker.io" || hostname === "registry-1.docker.io") {
+    return "https://registry-1.docker.io";
+  }
+  const scheme = explicit ? explicit[1].toLowerCase() : isLoopbackHost(hostname) ? "http" : "https";
+  // Parsed again with the real scheme so that only that scheme's default port is dropped.
+  const url = new URL(`${scheme}://${hostPort}`);
+  return `${url.protocol}//${url.host}`;
+}
+
+/** One attempt of the handshake. Never throws for registry/network problems: returns ok=false with a failure. */
+export async function checkRegistryLogin(login: RegistryLogin, options?: CheckOptions): Promise<LoginCheck> {
+  const base = registryBaseUrl(login.server);
+  const repository = options?.repository;
+  if (repository !== undefined) {
+    checkRepositoryName(repository);
+  }
+  const timeoutMs = options?.timeoutMs ?? 10_000;
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+    throw new Error(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  }
+  const check = await handshake(login, base, repository, timeoutMs);
+  // Belt and braces: a registry could echo what it was sent.
+  return { ...check, detail: redact(check.detail, [login.password]) };
+}
+
+/**
+ * Retry checkRegistryLogin with exponential back-off while the failure is "bad-credentials" or "unreachable"
+ * (a new ACR password takes time to propagate), until ok or the deadline; returns the last check (detail
+ * says how long it tried).
+ *
+ * The deadline is checked between attempts; one attempt makes up to four requests, each bounded by
+ * timeoutMs.
+ */
+export async function waitForRegistryLogin(login: RegistryLogin, options?: WaitOptions): Promise<LoginCheck> {
+  const deadlineMs = options?.deadlineMs ?? 120_000;
+  const maxDelayMs = options?.maxDelayMs ?? 20_000;
+  let delayMs = Math.min(options?.initialDelayMs ?? 2_000, maxDelayMs);
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const check = await checkRegistryLogin(login, options);
+    const elapsedMs = Date.now() - started;
+    const took = `${attempt} attempts in ${(elapsedMs / 1000).toFixed(1)} s`;
+    if (check.ok) {
+      return attempt === 1 ? check : { ...check, detail: `${check.detail} (accepted after ${took})` };
+    }
+    if (check.failure !== "bad-credentials" && check.failure !== "unreachable") {
+      return attempt === 1 ? check : { ...check, detail: `${check.detail} (after ${took})` };
+    }
+    const remainingMs = deadlineMs - elapsedMs;
+    if (remainingMs <= 0) {
+      return { ...check, detail: `${check.detail}; gave up after ${took}` };
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.min(delayMs, remainingMs)));
+    delayMs = Math.min(delayMs * 2, maxDelayMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The handshake.
+
+interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** Every WWW-Authenticate header value, unmerged. */
+  readonly challenges: readonly string[];
+  readonly body: string;
+}
+
+/** One challenge of a WWW-Authenticate header; scheme and parameter names lowercased. */
+export interface AuthChallenge {
+  readonly scheme: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** The Authorization header to send, or the failed check that stopped us. */
+type Authorized = Granted | { readonly kind: "failed"; readonly check: LoginCheck };
+interface Granted {
+  readonly kind: "basic" | "bearer";
+  readonly header: string;
+}
+
+/** What one check knows and how it words its failures. */
+interface Attempt {
+  readonly login: RegistryLogin;
+  readonly repository: string | undefined;
+  readonly timeoutMs: number;
+  /** `registry <server>` */
+  readonly registry: string;
+  /** `user "<name>"` */
+  readonly user: string;
+  fail(failure: LoginFailure, detail: string): LoginCheck;
+  rejected(): LoginCheck;
+}
+
+async function handshake(
+  login: RegistryLogin,
+  base: string,
+  repository: string | undefined,
+  timeoutMs: number,
+): Promise<LoginCheck> {
+  const registry = `registry ${login.server}`;
+  const user = `user ${JSON.stringify(login.username)}`;
+  const fail = (failure: LoginFailure, detail: string): LoginCheck => ({
+    ok: false,
+    server: login.server,
+    failure,
+    detail,
+  });
+  const rejected = () =>
+    fail(
+      "bad-credentials",
+      `${registry} rejected the credentials for ${user} (wrong password, or the token or password has expired)`,
+    );
+  const attempt: Attempt = { login, repository, timeoutMs, registry, user, fail, rejected };
+  const get = async (url: string, authorization?: string): Promise<Answer | LoginCheck> => {
+    try {
+      return await httpGet(url, authorization, timeoutMs);
+    } catch (error) {
+      return networkFailure(login.server, url, error, timeoutMs);
+    }
+  };
+
+  const root = `${base}/v2/`;
+  const probe = await get(root);
+  if (isCheck(probe)) {
+    return probe;
+  }
+  let auth: Granted | undefined;
+  if (probe.status === 401) {
+    const authorized = await authorize(attempt, probe, "GET /v2/");
+    if (authorized.kind === "failed") {
+      return authorized.check;
+    }
+    auth = authorized;
+    const again = await get(root, auth.header);
+    if (isCheck(again)) {
+      return again;
+    }
+    if (again.status === 401) {
+      return rejected();
+    }
+    if (again.status !== 200) {
+      return fail("protocol", unexpected(registry, "GET /v2/", again, "200 once authenticated"));
+    }
+  } else if (probe.status !== 200) {
+    return fail(
+      "protocol",
+      probe.status === 404
+        ? `${registry} does not speak the Docker Registry v2 API (GET /v2/ answered 404)`
+        : unexpected(registry, "GET /v2/", probe, "200 or 401"),
+    );
+  }
+
+  if (repository === undefined) {
+    return {
+      ok: true,
+      server: login.server,
+      detail: auth
+        ? `${registry} accepted the credentials for ${user}`
+        : `${registry} needs no credentials (GET /v2/ answered 200 without them), so ${user} was not checked`,
+    };
+  }
+
+  const repo = `repository ${JSON.stringify(repository)}`;
+  const tagsPath = `/v2/${repository}/tags/list`;
+  let tags = await get(`${base}${tagsPath}`, auth?.header);
+  if (isCheck(tags)) {
+    return tags;
+  }
+  if (tags.status === 401 && auth === undefined) {
+    // An open /v2/ but a protected repository: authenticate against this challenge instead.
+    const authorized = await authorize(attempt, tags, `GET ${tagsPath}`);
+    if (authorized.kind === "failed") {
+      return authorized.check;
+    }
+    auth = authorized;
+    tags = await get(`${base}${tagsPath}`, auth.header);
+    if (isCheck(tags)) {
+      return tags;
+    }
+    if (tags.status === 401 && auth.kind === "basic") {
+      // Basic credentials were never accepted anywhere: they are the likelier culprit.
+      return rejected();
+    }
+  }
+  const nameUnknown = tags.status === 404 && errorCodes(tags.body).includes("NAME_UNKNOWN");
+  if (tags.status === 200 || nameUnknown) {
+    const who = auth ? `accepted the credentials for ${user} and allows` : "needs no credentials for";
+    const yet = nameUnknown ? " (the repository does not exist yet)" : "";
+    return {
+      ok: true,
+      server: login.server,
+      detail: auth
+        ? `${registry} ${who} pulling ${repo}${yet}`
+        : `${registry} ${who} pulling ${repo}, so ${user} was not checked${yet}`,
+    };
+  }
+  if (tags.status === 401 || tags.status === 403) {
+    const reason = challengeError(tags) ?? errorCodes(tags.body).join(", ");
+    return fail(
+      "no-pull-permission",
+      `${registry} accepted the credentials for ${user} but does not allow pulling ${repo} ` +
+        `(GET ${tagsPath} answered ${tags.status}${reason ? ` ${reason}` : ""})`,
+    );
+  }
+  return fail("protocol", unexpected(registry, `GET ${tagsPath}`, tags, "200, 401, 403 or 404 NAME_UNKNOWN"));
+}
+
+/** Turn a 401 challenge into an Authorization header: Basic directly, Bearer via the token service. */
+async function authorize(attempt: Attempt, answer: Answer, request: string): Promise<Authorized> {
+  const { login, repository, timeoutMs, registry, user, fail, rejected } = attempt;
+  const failed = (check: LoginCheck): Authorized => ({ kind: "failed", check });
+  const challenges = answer.challenges.flatMap(parseChallenges);
+  const basic = `Basic ${Buffer.from(`${login.username}:${login.password}`, "utf8").toString("base64")}`;
+  const bearer = challenges.find((c) => c.scheme === "bearer");
+  if (bearer === undefined) {
+    if (challenges.some((c) => c.scheme === "basic")) {
+      return { kind: "basic", header: basic };
+    }
+    const offered = challenges.map((c) => c.scheme).join(", ");
+    return failed(
+      fail(
+        "protocol",
+        offered === ""
+          ? `${registry} answered 401 to ${request} without a WWW-Authenticate challenge`
+          : `${registry} asks for unsupported authentication (${offered}) on ${request}`,
+      ),
+    );
+  }
+
+  const realm = bearer.params["realm"];
+  let tokenUrl: URL;
+  try {
+    tokenUrl = new URL(realm ?? "");
+  } catch {
+    return failed(fail("protocol", `${registry} sent a Bearer challenge without a valid realm URL`));
+  }
+  const realmShown = `${tokenUrl.origin}${tokenUrl.pathname}`;
+  if (
+    tokenUrl.protocol !== "https:" &&
+    !(tokenUrl.protocol === "http:" && isLoopbackHost(tokenUrl.hostname))
+  ) {
+    return failed(
+      fail(
+        "protocol",
+        `${registry} points to token service ${realmShown}, which is not https; refusing to send the credentials`,
+      ),
+    );
+  }
+  tokenUrl.username = "";
+  tokenUrl.password = "";
+  if (bearer.params["service"] !== undefined) {
+    tokenUrl.searchParams.set("service", bearer.params["service"]);
+  }
+  const scope = repository !== undefined ? `repository:${repository}:pull` : bearer.params["scope"];
+  if (scope !== undefined) {
+    tokenUrl.searchParams.append("scope", scope);
+  }
+  let answerFromTokenService: Answer;
+  try {
+    answerFromTokenService = await httpGet(tokenUrl.toString(), basic, timeoutMs);
+  } catch (error) {
+    return failed(networkFailure(login.server, realmShown, error, timeoutMs, "its token service"));
+  }
+  const status = answerFromTokenService.status;
+  if (status === 401) {
+    return failed(rejected());
+  }
+  if (status === 403) {
+    return failed(
+      repository !== undefined
+        ? fail(
+            "no-pull-permission",
+            `${registry} accepted the credentials for ${user} but its token service ${realmShown} refused ` +
+              `to grant pull of repository ${JSON.stringify(repository)} (403)`,
+          )
+        : fail("bad-credentials", `${registry}: token service ${realmShown} refused ${user} (403)`),
+    );
+  }
+  if (status !== 200) {
+    // Not the body: a token service's answer may hold a token.
+    return failed(
+      fail("protocol", `${registry}: token service ${realmShown} answered ${status} (expected 200 or 401)`),
+    );
+  }
+  let token: unknown;
+  try {
+    const json = JSON.parse(answerFromTokenService.body) as Record<string, unknown>;
+    token = json["token"] ?? json["access_token"];
+  } catch {
+    token = undefined;
+  }
+  if (typeof token !== "string" || token === "") {
+    return failed(
+      fail("protocol", `${registry}: token service ${realmShown} answered 200 without a token in its JSON`),
+    );
+  }
+  return { kind: "bearer", header: `Bearer ${token}` };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Small helpers.
+
+function isCheck(value: Answer | LoginCheck): value is LoginCheck {
+  return "ok" in value;
+}
+
+/** Distribution's repository name grammar; also keeps the name safe to put in a URL path. */
+function checkRepositoryName(repository: string): void {
+  const component = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+  const grammar = new RegExp(`^${component}(?:/${component})*$`);
+  if (repository.length > 255 || !grammar.test(repository)) {
+    throw new Error(
+      `repository ${JSON.stringify(repository)} is not a valid repository name ` +
+        "(lowercase path components of letters, digits and single separators . _ __ -, e.g. team/app)",
+    );
+  }
+}
+
+/** Where Docker talks plain HTTP by default: localhost, 127.0.0.0/8 and [::1] (hostname as URL normalizes it). */
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
+
+function networkFailure(
+  server: string,
+  url: string,
+  error: unknown,
+  timeoutMs: number,
+  what = "",
+): LoginCheck {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  const codeText = typeof code === "string" ? code : "";
+  const target = what === "" ? `registry ${server}` : `registry ${server} (${what})`;
+  const where = `(GET ${stripQuery(url)})`;
+  if (codeText === "REGISTRY_HANDSHAKE_TIMEOUT") {
+    return {
+      ok: false,
+      server,
+      failure: "unreachable",
+      detail: `${target} is unreachable: no answer within ${timeoutMs} ms ${where}`,
+    };
+  }
+  const transient = [
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ECONNABORTED",
+    "EPIPE",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "EAI_FAIL",
+    "ETIMEDOUT",
+    "EHOSTUNREACH",
+    "EHOSTDOWN",
+    "ENETUNREACH",
+    "ENETDOWN",
+  ];
+  if (transient.includes(codeText)) {
+    return {
+      ok: false,
+      server,
+      failure: "unreachable",
+      detail: `${target} is unreachable: ${codeText} ${where}`,
+    };
+  }
+  // TLS and other failures: retrying will not help.
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    ok: false,
+    server,
+    failure: "protocol",
+    detail: `${target} could not be talked to: ${codeText !== "" ? `${codeText} ` : ""}${oneLine(message)} ${where}`,
+  };
+}
+
+function unexpected(registry: string, request: string, answer: Answer, expected: string): string {
+  const codes = errorCodes(answer.body);
+  const location = answer.headers.location;
+  const extra =
+    answer.status >= 300 && answer.status < 400 && typeof location === "string"
+      ? ` (redirect to ${stripQuery(location)}, not followed)`
+      : codes.length > 0
+        ? ` (${codes.join(", ")})`
+        : "";
+  return `${registry} answered ${answer.status} to ${request}${extra}; expected ${expected}`;
+}
+
+/** The `code`s of a registry error body `{"errors":[{"code":...}]}`; never the free text. */
+function errorCodes(body: string): string[] {
+  try {
+    const json = JSON.parse(body) as { errors?: unknown };
+    if (!Array.isArray(json.errors)) {
+      return [];
+    }
+    return json.errors
+      .map((e: unknown) => (typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined))
+      .filter((c): c is string => typeof c === "string" && /^[A-Z_]{1,64}$/.test(c));
+  } catch {
+    return [];
+  }
+}
+
+/** The `error="..."` of a Bearer challenge on a denied request, e.g. insufficient_scope. */
+function challengeError(answer: Answer): string | undefined {
+  const error = answer.challenges.flatMap(parseChallenges).find((c) => c.params["error"] !== undefined)
+    ?.params["error"];
+  return error !== undefined && /^[a-z_]{1,64}$/.test(error) ? error : undefined;
+}
+
+/**
+ * RFC 7235 challenges: `Scheme param="quoted, with commas", other=token, Scheme2 token68`. Several
+ * challenges may share one header value. Lenient: junk is skipped rather than rejected.
+ */
+export function parseChallenges(header: string): AuthChallenge[] {
+  const challenges: { scheme: string; params: Record<string, string> }[] = [];
+  const tokenChars = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+  let i = 0;
+  const skipSpace = () => {
+    while (i < header.length && (header[i] === " " || header[i] === "\t")) i++;
+  };
+  const readToken = () => {
+    const start = i;
+    while (i < header.length && tokenChars.test(header[i])) i++;
+    return header.slice(start, i);
+  };
+  let current: { scheme: string; params: Record<string, string> } | undefined;
+  while (i < header.length) {
+    skipSpace();
+    if (header[i] === ",") {
+      i++;
+      continue;
+    }
+    const name = readToken();
+    if (name === "") {
+      i++; // junk
+      continue;
+    }
+    skipSpace();
+    if (current !== undefined && header[i] === "=" && header[i + 1] !== "=") {
+      i++;
+      skipSpace();
+      let value = "";
+      if (header[i] === '"') {
+        i++;
+        while (i < header.length && header[i] !== '"') {
+          if (header[i] === "\\" && i + 1 < header.length) i++;
+          value += header[i];
+          i++;
+        }
+        i++; // closing quote
+      } else {
+        const start = i;
+        while (i < header.length && header[i] !== "," && header[i] !== " " && header[i] !== "\t") i++;
+        value = header.slice(start, i);
+      }
+      current.params[name.toLowerCase()] = value;
+      continue;
+    }
+    current = { scheme: name.toLowerCase(), params: {} };
+    challenges.push(current);
+    // A token68 (e.g. `Negotiate abc==`) belongs to this scheme, not a new one.
+    const token68 = /^[A-Za-z0-9\-._~+/]+=*[ \t]*(?=,|$)/.exec(header.slice(i));
+    if (token68 !== null && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]*=[^=]/.test(header.slice(i))) {
+      i += token68[0].length;
+    }
+  }
+  return challenges;
+}
+
+function stripQuery(url: string): string {
+  const cut = url.search(/[?#]/);
+  return cut === -1 ? url : url.slice(0, cut);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim().slice(0, 200);
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((t, s) => (s.length >= 4 ? t.split(s).join("[redacted]") : t), text);
+}
+
+/**
+ * One GET with a hard deadline over the whole exchange (connect, headers and body), a fresh agent (no
+ * pooled sockets outlive the call) and a bounded body.
+ */
+function httpGet(url: string, authorization: string | undefined, timeoutMs: number): Promise<Answer> {
+  // Everything an inner closure uses is declared before that closure: Pulumi's closure serializer cannot
+  // resolve a `const` used (in a nested function) above its declaration.
+  return new Promise<Answer>((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      "User-Agent": "registry-access-handshake",
+    };
+    if (authorization !== undefined) {
+      headers["Authorization"] = authorization;
+    }
+    const request = send(target, { method: "GET", headers, agent: false });
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+    let response: IncomingMessage | undefined = undefined;
+    let settled = false;
+    const finish = (error: Error | undefined, answer?: Answer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error !== undefined) {
+        response?.destroy();
+        request.destroy();
+        reject(error);
+      } else {
+        resolve(answer as Answer);
+      }
+    };
+    timer = setTimeout(() => {
+      finish(
+        Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "REGISTRY_HANDSHAKE_TIMEOUT" }),
+      );
+    }, timeoutMs);
+    request.on("error", (error) => finish(error));
+    request.on("response", (res) => {
+      response = res;
+      const limit = 256 * 1024;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = () => {
+        const challenges: string[] = [];
+        for (let k = 0; k + 1 < res.rawHeaders.length; k += 2) {
+          if (res.rawHeaders[k].toLowerCase() === "www-authenticate") challenges.push(res.rawHeaders[k + 1]);
+        }
+        const body = Buffer.concat(chunks).toString("utf8");
+        finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, challenges, body });
+        res.destroy();
+      };
+      res.on("data", (chunk: Buffer) => {
+        if (size < limit) {
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size >= limit) done(); // enough to classify; drop the rest
+        }
+      });
+      res.on("end", done);
+      res.on("error", (error) => finish(error));
+    });
+    request.end();
+  });
+}

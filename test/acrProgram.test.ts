@@ -1,0 +1,230 @@
+import * as assert from "assert";
+import { expiryWarning, pullOnlyActions, verifiableRepository } from "../components/AcrPullToken";
+import { acrTokenName } from "../components/names";
+import { parseSettings, SettingsError } from "../components/settings";
+import { acrSettings, CANARY } from "./support/fixtures";
+import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "./support/pulumi";
+
+const SCOPE_MAP = "azure-native:containerregistry:ScopeMap";
+const TOKEN = "azure-native:containerregistry:Token";
+const PASSWORD = "pulumi-nodejs:dynamic/registry-access:AcrTokenPassword";
+const SECRET = "kubernetes:core/v1:Secret";
+
+function problemsOf(raw: Record<string, unknown>): readonly string[] {
+  try {
+    parseSettings(raw);
+  } catch (e) {
+    if (e instanceof SettingsError) return e.problems;
+    throw e;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+function acrWith(registry: Record<string, unknown>, repositories: unknown): Record<string, unknown> {
+  return {
+    registries: { acr: { type: "acr", server: "mycompany.azurecr.io", resourceGroup: "rg", ...registry } },
+    namespaces: { app: { registries: { acr: repositories === undefined ? {} : { repositories } } } },
+  };
+}
+
+describe("ACR tokens (under mocks)", () => {
+  let run: ProgramRun;
+  const tokenA = acrTokenName("registry-access", "dev", "team-a");
+  const tokenB = acrTokenName("registry-access", "dev", "team-b");
+  before(async () => {
+    run = await runProgram(stackConfig(acrSettings()), { stack: "dev" });
+  });
+
+  it("declares per namespace a pull-only scope map for exactly its repositories", () => {
+    const a = run.recorder.find(SCOPE_MAP, "team-a-acr-scope-map");
+    assert.deepStrictEqual(a.inputs, {
+      resourceGroupName: "rg-registry",
+      registryName: "mycompany",
+      scopeMapName: tokenA,
+      description: "Pull-only access for Kubernetes namespace team-a (stack dev), managed by registry-access",
+      actions: [
+        "repositories/team-a/*/content/read",
+        "repositories/team-a/*/metadata/read",
+        "repositories/shared/base/content/read",
+        "repositories/shared/base/metadata/read",
+      ],
+    });
+    assert.deepStrictEqual(run.recorder.find(SCOPE_MAP, "team-b-acr-scope-map").inputs.actions, [
+      "repositories/team-b/api/content/read",
+      "repositories/team-b/api/metadata/read",
+    ]);
+    for (const sm of run.recorder.ofType(SCOPE_MAP)) {
+      for (const action of sm.inputs.actions as string[]) {
+        assert.match(action, /^repositories\/[^*]+(\/\*)?\/(content|metadata)\/read$/, "only read actions");
+      }
+    }
+  });
+
+  it("declares an enabled token bound to that scope map, named uniquely within ACR's limits", () => {
+    const token = run.recorder.find(TOKEN, "team-a-acr-token");
+    assert.deepStrictEqual(token.inputs, {
+      resourceGroupName: "rg-registry",
+      registryName: "mycompany",
+      tokenName: tokenA,
+      scopeMapId: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-registry/providers/Microsoft.ContainerRegistry/registries/mycompany/scopeMaps/${tokenA}`,
+      status: "enabled",
+    });
+    assert.deepStrictEqual(token.ignoreChanges, ["credentials"]);
+    assert.notStrictEqual(tokenA, tokenB);
+    for (const t of run.recorder.ofType(TOKEN)) assert.match(t.inputs.tokenName, /^[a-z0-9-]{5,50}$/);
+  });
+
+  it("generates the password through the dynamic provider, as a secret output, with the registry's lifetimes", () => {
+    const pw = run.recorder.find(PASSWORD, "team-a-acr-password");
+    const token = run.recorder.find(TOKEN, "team-a-acr-token");
+    assert.strictEqual(pw.inputs.tokenId, `${token.inputs.scopeMapId.replace(/scopeMaps/, "tokens")}`);
+    assert.strictEqual(pw.inputs.scopeMapId, token.inputs.scopeMapId);
+    assert.strictEqual(pw.inputs.loginServer, "mycompany.azurecr.io");
+    assert.strictEqual(pw.inputs.passwordLifetimeDays, 90);
+    assert.strictEqual(pw.inputs.rotateAfterDays, 60);
+    assert.strictEqual(pw.inputs.verifyRepository, "shared/base");
+    assert.ok(pw.additionalSecretOutputs.includes("password"));
+    assert.strictEqual(
+      run.recorder.find(PASSWORD, "team-b-acr-password").inputs.verifyRepository,
+      "team-b/api",
+    );
+  });
+
+  it("puts the token name and its active password in the pull secret, only as a secret", () => {
+    const secret = run.recorder.find(SECRET, "team-a-pull-secret");
+    assert.deepStrictEqual(plaintextStrings(secret.rawInputs.data), []);
+    const config = JSON.parse(
+      Buffer.from(secret.inputs.data[".dockerconfigjson"], "base64").toString("utf8"),
+    );
+    assert.deepStrictEqual(Object.keys(config.auths), [
+      "mycompany.azurecr.io",
+      "https://index.docker.io/v1/",
+    ]);
+    assert.deepStrictEqual(config.auths["mycompany.azurecr.io"], {
+      username: tokenA,
+      password: "generated-for-team-a-acr-password",
+      auth: Buffer.from(`${tokenA}:generated-for-team-a-acr-password`).toString("base64"),
+    });
+    for (const r of run.recorder.resources) {
+      for (const { path, text } of plaintextStrings(r.rawInputs)) {
+        for (const needle of ["generated-for-", CANARY.hubPassword]) {
+          assert.ok(!text.includes(needle), `${r.type}/${r.name} ${path} holds a credential in plaintext`);
+        }
+      }
+    }
+  });
+
+  it("exports the token, its scope and the expiry dates, and no password", () => {
+    const ns = run.outputs.namespaces as Record<string, Record<string, unknown>>;
+    assert.deepStrictEqual(ns["team-b"], {
+      secretName: "regcred",
+      registries: ["mycompany.azurecr.io"],
+      serviceAccounts: ["default"],
+      acrTokens: [
+        {
+          registry: "mycompany.azurecr.io",
+          tokenName: tokenB,
+          repositories: ["team-b/api"],
+          activeSlot: "password1",
+          password1Expiry: "2027-01-30T00:00:00.000Z",
+        },
+      ],
+    });
+    assert.ok(!JSON.stringify(run.outputs).includes("generated-for-"));
+  });
+
+  it("fails on bad ACR config with its path, before any Azure resource is declared", async () => {
+    const bad = acrSettings();
+    (bad.namespaces as Record<string, Record<string, Record<string, unknown>>>)["team-b"].registries.acr = {
+      repositories: ["team-*/api"],
+    };
+    const recorder = new Recorder();
+    await assert.rejects(
+      runProgram(stackConfig(bad), { recorder }),
+      (e: Error) =>
+        e.message ===
+        "1 problem in the registry-access configuration:\n" +
+          "  - namespaces.team-b.registries.acr.repositories[0]: \"team-*/api\": a '*' may only stand as a final '/*' (team-a/*)",
+    );
+    assert.deepStrictEqual(recorder.summary(), []);
+  });
+});
+
+describe("ACR settings", () => {
+  it("defaults registryName to the server's first label, and the lifetimes to 90 and 60 days", () => {
+    const s = parseSettings(acrWith({}, ["app"]));
+    assert.deepStrictEqual(s.registries.acr, {
+      id: "acr",
+      type: "acr",
+      server: "mycompany.azurecr.io",
+      resourceGroup: "rg",
+      registryName: "mycompany",
+      passwordLifetimeDays: 90,
+      rotateAfterDays: 60,
+    });
+    assert.deepStrictEqual(s.namespaces[0].registries[0].repositories, ["app"]);
+  });
+
+  it("reports each bad ACR value with its path", () => {
+    assert.deepStrictEqual(problemsOf(acrWith({ rotateAfterDays: 90 }, ["app"])), [
+      "registries.acr.rotateAfterDays: 90 must be less than passwordLifetimeDays (90), so that the old password is still valid when the new one takes over",
+    ]);
+    assert.deepStrictEqual(
+      problemsOf(
+        acrWith({ resourceGroup: undefined, passwordLifetimeDays: "90", registryName: "my-reg" }, undefined),
+      ),
+      [
+        "registries.acr.resourceGroup: missing; set the resource group of the registry",
+        'registries.acr.registryName: "my-reg" is not an ACR registry name: 5 to 50 letters and digits',
+        'registries.acr.passwordLifetimeDays: expected a whole number of days from 2 to 3650, got "90"',
+        "namespaces.app.registries.acr.repositories: missing; list the repositories this namespace may pull (names, or a prefix ending in /*)",
+      ],
+    );
+    assert.deepStrictEqual(problemsOf(acrWith({}, ["Team/App", "a/*/b", "*", "ok", "ok"])), [
+      "namespaces.app.registries.acr.repositories[0]: \"Team/App\" is not an ACR repository name: lowercase letters and digits, with '.', '_' or '-' inside a component and '/' between components",
+      "namespaces.app.registries.acr.repositories[1]: \"a/*/b\": a '*' may only stand as a final '/*' (team-a/*)",
+      "namespaces.app.registries.acr.repositories[2]: \"*\": a '*' may only stand as a final '/*' (team-a/*)",
+      'namespaces.app.registries.acr.repositories[4]: "ok" is listed twice',
+    ]);
+    assert.deepStrictEqual(problemsOf(acrWith({}, [])), [
+      "namespaces.app.registries.acr.repositories: expected a non-empty list of repository names, got a list",
+    ]);
+    assert.deepStrictEqual(problemsOf(acrWith({ server: "my.azurecr.io" }, ["app"])), [
+      'registries.acr.server: "my" is not an ACR registry name: 5 to 50 letters and digits; set registryName explicitly',
+    ]);
+  });
+});
+
+describe("ACR pure helpers", () => {
+  it("grants content and metadata read, per repository, and nothing else", () => {
+    assert.deepStrictEqual(pullOnlyActions(["a", "b/*"]), [
+      "repositories/a/content/read",
+      "repositories/a/metadata/read",
+      "repositories/b/*/content/read",
+      "repositories/b/*/metadata/read",
+    ]);
+  });
+
+  it("verifies a new password against the first repository that is not a prefix", () => {
+    assert.strictEqual(verifiableRepository(["a/*", "b", "c"]), "b");
+    assert.strictEqual(verifiableRepository(["a/*"]), undefined);
+  });
+
+  it("warns when the active password expires within 14 days", () => {
+    const now = new Date("2026-11-28T00:00:00Z");
+    assert.strictEqual(expiryWarning("tok", "r.azurecr.io", "2026-12-12T00:00:01Z", now), undefined);
+    assert.strictEqual(
+      expiryWarning("tok", "r.azurecr.io", "2026-12-11T12:00:00Z", now),
+      "the active password of ACR token tok on r.azurecr.io expires in 14 days (2026-12-11T12:00:00Z); run `pulumi up` to rotate it (is the scheduled rotation running?)",
+    );
+    assert.strictEqual(
+      expiryWarning("tok", "r.azurecr.io", "2026-11-28T12:00:00Z", now),
+      "the active password of ACR token tok on r.azurecr.io expires in 1 day (2026-11-28T12:00:00Z); run `pulumi up` to rotate it (is the scheduled rotation running?)",
+    );
+    assert.match(
+      expiryWarning("tok", "r", "2026-11-01T00:00:00Z", now)!,
+      /tok on r has expired \(2026-11-01/,
+    );
+    assert.strictEqual(expiryWarning("tok", "r", undefined, now), undefined);
+  });
+});
