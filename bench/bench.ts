@@ -1,0 +1,158 @@
+/**
+ * npm run bench: the program under Pulumi's mock runtime at scale, against the SDK's own cost and against a
+ * one-namespace-at-a-time script. Each scenario runs in its own process, so heap figures do not mix.
+ *
+ *   npm run bench                 all scenarios
+ *   npm run bench -- --scenario program --namespaces 100 [--delay-ms 25]   one scenario (used internally)
+ */
+import { execFileSync } from "child_process";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, Recorder, runProgram, stackConfig } from "../test/support/pulumi";
+
+interface Result {
+  scenario: string;
+  namespaces: number;
+  resources: number;
+  ms: number;
+  heapMB: number;
+}
+
+/** N namespaces, two static registries each: the case the targets are set for. */
+function benchConfig(namespaces: number): Record<string, unknown> {
+  const ns: Record<string, unknown> = {};
+  for (let i = 0; i < namespaces; i++) ns[`team-${i}`] = { registries: { dockerhub: {}, ghcr: {} } };
+  return stackConfig({
+    registries: {
+      dockerhub: { type: "static", server: "docker.io", username: "bot", password: "bench-hub" },
+      ghcr: { type: "static", server: "ghcr.io", username: "bot", password: "bench-ghcr" },
+    },
+    namespaces: ns,
+  });
+}
+
+function heapMB(): number {
+  (global as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 1024 / 1024;
+}
+
+async function scenario(
+  name: string,
+  namespaces: number,
+  delayMs: number,
+  resources: number,
+): Promise<Result> {
+  // Load the SDKs first: the figures are about declaring resources, not about reading node_modules.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require("../components/NamespaceRegistryAccess");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require("@pulumi/random");
+  const before = heapMB();
+  const start = process.hrtime.bigint();
+  let count = 0;
+  if (name === "program") {
+    const run = await runProgram(benchConfig(namespaces), { stack: "bench", delayMs });
+    count = run.recorder.resources.filter((r) => !r.type.startsWith("pulumi:providers:")).length;
+  } else if (name === "sdk") {
+    // The SDK's own cost: as many trivial resources, no program logic.
+    const recorder = new Recorder();
+    const settled = await installMocks(recorder, { delayMs });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const random = require("@pulumi/random") as typeof import("@pulumi/random");
+    const outputs: pulumi.Output<string>[] = [];
+    for (let i = 0; i < resources; i++) {
+      outputs.push(new random.RandomString(`r-${i}`, { length: 16, special: false }).id);
+    }
+    await new Promise<void>((resolve) => pulumi.all(outputs).apply(() => resolve()));
+    await settled();
+    count = recorder.resources.length;
+  } else if (name === "script") {
+    // The kubectl loop: one namespace at a time, one call at a time (create ns, create secret, patch sa).
+    for (let i = 0; i < namespaces; i++) {
+      for (let call = 0; call < 3; call++) await new Promise((r) => setTimeout(r, delayMs));
+      count += 3;
+    }
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { scenario: name, namespaces, resources: count, ms, heapMB: heapMB() - before };
+}
+
+function runChild(name: string, namespaces: number, delayMs = 0, resources = 0): Result {
+  const out = execFileSync(
+    process.execPath,
+    [
+      "--expose-gc",
+      "-r",
+      "ts-node/register/transpile-only",
+      __filename,
+      "--scenario",
+      name,
+      "--namespaces",
+      String(namespaces),
+      "--delay-ms",
+      String(delayMs),
+      "--resources",
+      String(resources),
+    ],
+    { cwd: path.resolve(__dirname, ".."), encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(out.trim().split("\n").pop()!) as Result;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const only = arg("scenario");
+  if (only) {
+    const result = await scenario(
+      only,
+      Number(arg("namespaces")),
+      Number(arg("delay-ms") ?? 0),
+      Number(arg("resources") ?? 0),
+    );
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(0);
+  }
+  const fmt = (n: number, d = 0) => n.toFixed(d);
+  console.log("registry-access bench (Pulumi mock runtime; two static registries per namespace)\n");
+  console.log("namespaces  resources  per-ns  program ms  heap MB | sdk ms (same count)  heap MB | ratio");
+  for (const n of [100, 1000]) {
+    const program = runChild("program", n);
+    const sdk = runChild("sdk", n, 0, program.resources);
+    console.log(
+      [
+        String(n).padStart(10),
+        String(program.resources).padStart(10),
+        fmt(program.resources / n, 2).padStart(7),
+        fmt(program.ms).padStart(11),
+        fmt(program.heapMB, 1).padStart(8),
+        "|",
+        fmt(sdk.ms).padStart(19),
+        fmt(sdk.heapMB, 1).padStart(8),
+        "|",
+        `${fmt(program.ms / sdk.ms, 2)}x`.padStart(6),
+      ].join(" "),
+    );
+  }
+  const n = 150;
+  const delay = 25;
+  const parallel = runChild("program", n, delay);
+  const script = runChild("script", n, delay);
+  console.log(
+    `\n${n} namespaces, every resource or kubectl call takes ${delay} ms:` +
+      `\n  sequential script  ${fmt(script.ms)} ms (${script.resources} calls)` +
+      `\n  program            ${fmt(parallel.ms)} ms (${parallel.resources} resources)` +
+      `\n  speed-up           ${fmt(script.ms / parallel.ms, 1)}x`,
+  );
+  console.log(
+    "\ntargets: <= 4 resources per namespace, <= 1.5x the SDK's own cost, >= 5x the sequential script",
+  );
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
