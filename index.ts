@@ -26,7 +26,13 @@ const access = settings.namespaces.map(
   (namespace) =>
     new NamespaceRegistryAccess(
       namespace.name,
-      { namespace, secretName: settings.secretName, project, stack },
+      {
+        namespace,
+        secretName: settings.secretName,
+        project,
+        stack,
+        externalSecrets: settings.externalSecrets,
+      },
       { providers: { kubernetes } },
     ),
 );
@@ -36,10 +42,25 @@ export const namespaces = pulumi
   .all(
     access.map((a) =>
       pulumi
-        .all([a.namespaceName, a.secretName, a.servers, a.serviceAccounts, a.acrTokens])
-        .apply(([name, secretName, registries, serviceAccounts, acrTokens]) => ({
+        .all([
+          a.namespaceName,
+          a.secretName,
+          a.delivery,
+          a.vaultSecretName,
+          a.servers,
+          a.serviceAccounts,
+          a.acrTokens,
+        ])
+        .apply(([name, secretName, delivery, vaultSecretName, registries, serviceAccounts, acrTokens]) => ({
           name,
-          summary: { secretName, registries, serviceAccounts, ...(acrTokens.length ? { acrTokens } : {}) },
+          summary: {
+            secretName,
+            delivery,
+            ...(vaultSecretName ? { vaultSecretName } : {}),
+            registries,
+            serviceAccounts,
+            ...(acrTokens.length ? { acrTokens } : {}),
+          },
         })),
     ),
   )

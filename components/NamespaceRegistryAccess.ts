@@ -2,13 +2,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
-import { NamespaceSettings } from "./settings";
+import { ExternalSecretsDelivery } from "./ExternalSecretsDelivery";
+import { MANAGED_BY_LABELS } from "./names";
+import { ExternalSecretsSettings, NamespaceSettings } from "./settings";
 
 /** Field manager of every server-side-apply patch: stable, so each `up` re-owns the same fields. */
 export const FIELD_MANAGER = "registry-access";
-
-/** What stands on the objects this program writes, for `kubectl get -l`. */
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "registry-access" };
 
 export interface NamespaceRegistryAccessArgs {
   /** The validated settings of this namespace. */
@@ -18,6 +17,8 @@ export interface NamespaceRegistryAccessArgs {
   /** Project and stack: part of every ACR token name, which must be unique across stacks sharing a registry. */
   readonly project: string;
   readonly stack: string;
+  /** Required when the namespace's delivery is externalSecrets. */
+  readonly externalSecrets?: ExternalSecretsSettings;
 }
 
 /**
@@ -30,6 +31,10 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
   public readonly namespaceName: pulumi.Output<string>;
   /** The pull secret's name. */
   public readonly secretName: pulumi.Output<string>;
+  /** direct or externalSecrets. */
+  public readonly delivery: pulumi.Output<string>;
+  /** externalSecrets delivery: the Key Vault secret holding the docker config. */
+  public readonly vaultSecretName: pulumi.Output<string | undefined>;
   /** The `auths` keys of the pull secret, in order. */
   public readonly servers: pulumi.Output<string[]>;
   /** Service accounts listing the pull secret. */
@@ -42,6 +47,12 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
     const ns = args.namespace;
     if (ns.registries.length === 0) {
       throw new pulumi.ResourceError(`namespaces.${ns.name}.registries: a namespace needs a registry`, this);
+    }
+    if (ns.delivery === "externalSecrets" && !args.externalSecrets) {
+      throw new pulumi.ResourceError(
+        `namespaces.${ns.name}.delivery: externalSecrets delivery needs the externalSecrets settings`,
+        this,
+      );
     }
     const child = { parent: this };
 
@@ -71,23 +82,44 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
     });
     const dockerConfig = pulumi.secret(pulumi.all(credentials).apply((c) => dockerConfigJson(c)));
 
-    const secret = new k8s.core.v1.Secret(
-      `${name}-pull-secret`,
-      {
-        metadata: {
-          name: args.secretName,
+    // The pull secret: written here, or by ESO from the vault. Service accounts name it only once it exists.
+    let pullSecret: pulumi.Resource;
+    let vaultSecretName: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    if (ns.delivery === "externalSecrets") {
+      const delivery = new ExternalSecretsDelivery(
+        `${name}-eso`,
+        {
           namespace: namespace.metadata.name,
-          labels: MANAGED_BY,
-          // Take `data` over from the manager of a secret made by `kubectl create secret` (adoption).
-          annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": FIELD_MANAGER },
+          namespaceName: ns.name,
+          dockerConfigJson: dockerConfig,
+          secretName: args.secretName,
+          settings: args.externalSecrets!,
+          project: args.project,
+          stack: args.stack,
         },
-        type: "kubernetes.io/dockerconfigjson",
-        data: {
-          ".dockerconfigjson": dockerConfig.apply((json) => Buffer.from(json, "utf8").toString("base64")),
+        child,
+      );
+      pullSecret = delivery.externalSecret;
+      vaultSecretName = delivery.vaultSecretName;
+    } else {
+      pullSecret = new k8s.core.v1.Secret(
+        `${name}-pull-secret`,
+        {
+          metadata: {
+            name: args.secretName,
+            namespace: namespace.metadata.name,
+            labels: { ...MANAGED_BY_LABELS },
+            // Take `data` over from the manager of a secret made by `kubectl create secret` or by ESO.
+            annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": FIELD_MANAGER },
+          },
+          type: "kubernetes.io/dockerconfigjson",
+          data: {
+            ".dockerconfigjson": dockerConfig.apply((json) => Buffer.from(json, "utf8").toString("base64")),
+          },
         },
-      },
-      child,
-    );
+        child,
+      );
+    }
 
     // imagePullSecrets is an atomic list under server-side apply: whoever applies it owns all of it, so the
     // list carries the secrets other teams need too. The secret exists before any account names it.
@@ -97,10 +129,10 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         new k8s.core.v1.ServiceAccount(
           `${name}-sa-${sa.name}`,
           {
-            metadata: { name: sa.name, namespace: namespace.metadata.name, labels: MANAGED_BY },
+            metadata: { name: sa.name, namespace: namespace.metadata.name, labels: { ...MANAGED_BY_LABELS } },
             imagePullSecrets: pullSecrets,
           },
-          { ...child, dependsOn: [secret] },
+          { ...child, dependsOn: [pullSecret] },
         );
       } else {
         new k8s.core.v1.ServiceAccountPatch(
@@ -113,19 +145,23 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             },
             imagePullSecrets: pullSecrets,
           },
-          { ...child, dependsOn: [secret] },
+          { ...child, dependsOn: [pullSecret] },
         );
       }
     }
 
     this.namespaceName = namespace.metadata.name;
-    this.secretName = secret.metadata.name;
+    this.secretName = pulumi.output(args.secretName);
+    this.delivery = pulumi.output(ns.delivery);
+    this.vaultSecretName = vaultSecretName;
     this.servers = pulumi.output(ns.registries.map(({ registry }) => authsKey(registry.server)));
     this.serviceAccounts = pulumi.output(ns.serviceAccounts.map((sa) => sa.name));
     this.acrTokens = pulumi.all(tokens.map((t) => t.summary));
     this.registerOutputs({
       namespaceName: this.namespaceName,
       secretName: this.secretName,
+      delivery: this.delivery,
+      vaultSecretName: this.vaultSecretName,
       servers: this.servers,
       serviceAccounts: this.serviceAccounts,
       acrTokens: this.acrTokens,

@@ -1,5 +1,10 @@
 import { createHash } from "crypto";
 
+/** What stands on the objects this program writes, for `kubectl get -l`. */
+export const MANAGED_BY_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  "app.kubernetes.io/managed-by": "registry-access",
+});
+
 /** Kubernetes DNS-1123 label: namespace names. */
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Kubernetes DNS-1123 subdomain: secret and service account names. */

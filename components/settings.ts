@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { authsKey } from "./dockerConfig";
+import { ESO_API_VERSIONS, EsoApiVersion, parseGoDuration } from "./externalSecretsManifests";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 
 /** The config namespace of every key this program reads: `registry-access:<key>`. */
@@ -42,8 +43,36 @@ export interface ServiceAccountSettings {
   readonly create: boolean;
 }
 
+/** How the pull secret reaches a namespace. */
+export type Delivery = "direct" | "externalSecrets";
+export const DELIVERIES: readonly Delivery[] = ["direct", "externalSecrets"];
+
+export interface ExternalSecretsSettings {
+  /** An existing vault with Azure RBAC authorization. */
+  readonly keyVault: { readonly name: string; readonly resourceGroup: string };
+  /** The cluster's OIDC issuer, trusted by each namespace's federated identity credential. */
+  readonly oidcIssuerUrl: string;
+  /** How often ESO reads the vault, as ESO takes it (`1h`). */
+  readonly refreshInterval: string;
+  readonly apiVersion: EsoApiVersion;
+  /** One existing ClusterSecretStore instead of per-namespace identities: less isolated. */
+  readonly clusterSecretStore?: string;
+  /** Where the per-namespace managed identities live; defaults to the vault's resource group. */
+  readonly identityResourceGroup: string;
+  /** Azure region of the identities; defaults to the resource group's. */
+  readonly location?: string;
+}
+
+export interface MonitoringSettings {
+  /** Namespace of the PrometheusRule (where the Prometheus operator looks for rules). */
+  readonly namespace: string;
+  /** Labels the Prometheus `ruleSelector` matches. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 export interface NamespaceSettings {
   readonly name: string;
+  readonly delivery: Delivery;
   /** Sorted by registry id, so the docker config and every diff are stable. */
   readonly registries: readonly NamespaceRegistry[];
   readonly serviceAccounts: readonly ServiceAccountSettings[];
@@ -56,6 +85,10 @@ export interface Settings {
   readonly secretName: string;
   readonly registries: Readonly<Record<string, Registry>>;
   readonly namespaces: readonly NamespaceSettings[];
+  /** Present when any namespace is delivered through External Secrets Operator. */
+  readonly externalSecrets?: ExternalSecretsSettings;
+  /** Present when monitoring is enabled. */
+  readonly monitoring?: MonitoringSettings;
 }
 
 /** Every problem in a stack's configuration, one line each, with its path. */
@@ -69,7 +102,7 @@ export class SettingsError extends Error {
   }
 }
 
-const KNOWN_KEYS = ["registries", "namespaces", "secretName"];
+const KNOWN_KEYS = ["registries", "namespaces", "secretName", "delivery", "externalSecrets", "monitoring"];
 
 type Raw = Record<string, unknown>;
 
@@ -369,6 +402,7 @@ function readNamespace(
   registries: Record<string, Registry>,
   registryTypes: ReadonlyMap<string, unknown>,
   secretName: string,
+  defaultDelivery: Delivery,
 ): NamespaceSettings | undefined {
   if (!isNamespaceName(name)) {
     problems.add(path, `${JSON.stringify(name)} is not a valid namespace name: ${NAMESPACE_RULE}`);
@@ -381,7 +415,10 @@ function readNamespace(
     "labels",
     "annotations",
     "extraImagePullSecrets",
+    "delivery",
   ]);
+  const delivery =
+    raw.delivery === undefined ? defaultDelivery : readDelivery(problems, `${path}.delivery`, raw.delivery);
   const regPath = `${path}.registries`;
   const regs: NamespaceRegistry[] = [];
   if (raw.registries === undefined) {
@@ -443,7 +480,186 @@ function readNamespace(
     raw.extraImagePullSecrets,
     secretName,
   );
-  return { name, registries: regs, serviceAccounts, labels, annotations, extraImagePullSecrets };
+  return {
+    name,
+    delivery: delivery ?? defaultDelivery,
+    registries: regs,
+    serviceAccounts,
+    labels,
+    annotations,
+    extraImagePullSecrets,
+  };
+}
+
+function readDelivery(problems: Problems, path: string, value: unknown): Delivery | undefined {
+  if (typeof value === "string" && (DELIVERIES as readonly string[]).includes(value))
+    return value as Delivery;
+  problems.add(path, `unknown delivery ${describe(value)}; use ${DELIVERIES.join(" or ")}`);
+  return undefined;
+}
+
+/** Key Vault names: 3 to 24 letters, digits and single hyphens, starting with a letter. */
+const KEY_VAULT_NAME = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
+
+function readExternalSecrets(problems: Problems, value: unknown): ExternalSecretsSettings | undefined {
+  const path = "externalSecrets";
+  const raw = problems.map(path, value);
+  if (!raw) return undefined;
+  problems.unknownKeys(path, raw, [
+    "keyVault",
+    "oidcIssuerUrl",
+    "refreshInterval",
+    "apiVersion",
+    "clusterSecretStore",
+    "identityResourceGroup",
+    "location",
+  ]);
+  let keyVault: { name: string; resourceGroup: string } | undefined;
+  if (raw.keyVault === undefined) {
+    problems.add(
+      `${path}.keyVault`,
+      "missing; set { name, resourceGroup } of an existing vault with Azure RBAC",
+    );
+  } else {
+    const kv = problems.map(`${path}.keyVault`, raw.keyVault);
+    if (kv) {
+      problems.unknownKeys(`${path}.keyVault`, kv, ["name", "resourceGroup"]);
+      const name = problems.string(`${path}.keyVault.name`, kv.name, "the vault's name");
+      if (name !== undefined && !KEY_VAULT_NAME.test(name)) {
+        problems.add(
+          `${path}.keyVault.name`,
+          `${JSON.stringify(name)} is not a Key Vault name: 3 to 24 letters, digits and single hyphens, starting with a letter`,
+        );
+      }
+      const resourceGroup = problems.string(
+        `${path}.keyVault.resourceGroup`,
+        kv.resourceGroup,
+        "the vault's resource group",
+      );
+      if (name !== undefined && KEY_VAULT_NAME.test(name) && resourceGroup !== undefined) {
+        keyVault = { name, resourceGroup };
+      }
+    }
+  }
+  let oidcIssuerUrl: string | undefined;
+  if (raw.oidcIssuerUrl === undefined) {
+    problems.add(
+      `${path}.oidcIssuerUrl`,
+      "missing; set the cluster's OIDC issuer (AKS: az aks show --query oidcIssuerProfile.issuerUrl)",
+    );
+  } else if (
+    typeof raw.oidcIssuerUrl !== "string" ||
+    !/^https:\/\/[^\s/]+(\/\S*)?$/.test(raw.oidcIssuerUrl)
+  ) {
+    problems.add(`${path}.oidcIssuerUrl`, `expected an https:// URL, got ${describe(raw.oidcIssuerUrl)}`);
+  } else {
+    oidcIssuerUrl = raw.oidcIssuerUrl;
+  }
+  const refreshInterval = raw.refreshInterval ?? "1h";
+  const refreshMs = typeof refreshInterval === "string" ? parseGoDuration(refreshInterval) : undefined;
+  if (refreshMs === undefined || refreshMs <= 0) {
+    problems.add(
+      `${path}.refreshInterval`,
+      `${describe(refreshInterval)} is not a duration ESO accepts: a positive Go duration such as 1h, 30m or 1h30m`,
+    );
+  }
+  const apiVersion = raw.apiVersion ?? "external-secrets.io/v1";
+  if (!(ESO_API_VERSIONS as readonly unknown[]).includes(apiVersion)) {
+    problems.add(
+      `${path}.apiVersion`,
+      `unsupported ${describe(apiVersion)}; use ${ESO_API_VERSIONS.join(" or ")} (v1beta1 for operators before v0.17)`,
+    );
+  }
+  let clusterSecretStore: string | undefined;
+  if (raw.clusterSecretStore !== undefined) {
+    if (typeof raw.clusterSecretStore === "string" && isObjectName(raw.clusterSecretStore)) {
+      clusterSecretStore = raw.clusterSecretStore;
+    } else {
+      problems.add(
+        `${path}.clusterSecretStore`,
+        `${describe(raw.clusterSecretStore)} is not a valid store name: ${OBJECT_NAME_RULE}`,
+      );
+    }
+  }
+  const identityResourceGroup =
+    raw.identityResourceGroup === undefined
+      ? keyVault?.resourceGroup
+      : problems.string(`${path}.identityResourceGroup`, raw.identityResourceGroup, "a resource group");
+  const location =
+    raw.location === undefined
+      ? undefined
+      : problems.string(`${path}.location`, raw.location, "an Azure region");
+  if (
+    !keyVault ||
+    !oidcIssuerUrl ||
+    refreshMs === undefined ||
+    refreshMs <= 0 ||
+    !(ESO_API_VERSIONS as readonly unknown[]).includes(apiVersion) ||
+    (raw.clusterSecretStore !== undefined && clusterSecretStore === undefined) ||
+    identityResourceGroup === undefined ||
+    (raw.location !== undefined && location === undefined)
+  ) {
+    return undefined;
+  }
+  return {
+    keyVault,
+    oidcIssuerUrl,
+    refreshInterval: refreshInterval as string,
+    apiVersion: apiVersion as EsoApiVersion,
+    identityResourceGroup,
+    ...(clusterSecretStore !== undefined ? { clusterSecretStore } : {}),
+    ...(location !== undefined ? { location } : {}),
+  };
+}
+
+/**
+ * ESO must pick up a rotated password while the old one is still valid: the overlap of the two slots is
+ * `passwordLifetimeDays - rotateAfterDays`. "Well below" here means at most half of it, so ESO gets at least
+ * two chances to sync before the old password expires.
+ */
+function checkRefreshAgainstRotation(
+  problems: Problems,
+  eso: ExternalSecretsSettings,
+  esoNamespaces: readonly NamespaceSettings[],
+): void {
+  const refreshMs = parseGoDuration(eso.refreshInterval)!;
+  const seen = new Set<string>();
+  for (const ns of esoNamespaces) {
+    for (const { registry } of ns.registries) {
+      if (registry.type !== "acr" || seen.has(registry.id)) continue;
+      seen.add(registry.id);
+      const overlapDays = registry.passwordLifetimeDays - registry.rotateAfterDays;
+      if (refreshMs * 2 > overlapDays * 86_400_000) {
+        problems.add(
+          "externalSecrets.refreshInterval",
+          `${JSON.stringify(eso.refreshInterval)} is not well below registries.${registry.id}.passwordLifetimeDays - ` +
+            `rotateAfterDays (${registry.passwordLifetimeDays} - ${registry.rotateAfterDays} = ${overlapDays} days): ` +
+            `ESO must pick up a new password while the old one is valid; use at most half of it (${overlapDays * 12}h)`,
+        );
+      }
+    }
+  }
+}
+
+function readMonitoring(problems: Problems, value: unknown): MonitoringSettings | undefined {
+  const path = "monitoring";
+  const raw = problems.map(path, value);
+  if (!raw) return undefined;
+  problems.unknownKeys(path, raw, ["enabled", "namespace", "labels"]);
+  if (raw.enabled !== undefined && typeof raw.enabled !== "boolean") {
+    problems.add(`${path}.enabled`, `expected true or false, got ${describe(raw.enabled)}`);
+    return undefined;
+  }
+  const namespace = raw.namespace ?? "monitoring";
+  if (typeof namespace !== "string" || !isNamespaceName(namespace)) {
+    problems.add(
+      `${path}.namespace`,
+      `${describe(namespace)} is not a valid namespace name: ${NAMESPACE_RULE}`,
+    );
+  }
+  const labels = problems.stringMap(`${path}.labels`, raw.labels);
+  if (raw.enabled !== true || typeof namespace !== "string" || !isNamespaceName(namespace)) return undefined;
+  return { namespace, labels };
 }
 
 /**
@@ -481,6 +697,9 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
     }
   }
 
+  const defaultDelivery =
+    raw.delivery === undefined ? "direct" : readDelivery(problems, "delivery", raw.delivery);
+
   const namespaces: NamespaceSettings[] = [];
   if (raw.namespaces === undefined) {
     problems.add("namespaces", "missing; map each namespace to the registries it may pull from");
@@ -498,13 +717,34 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
         registries,
         registryTypes,
         secretName,
+        defaultDelivery ?? "direct",
       );
       if (ns) namespaces.push(ns);
     }
   }
 
+  const esoNamespaces = namespaces.filter((n) => n.delivery === "externalSecrets");
+  let externalSecrets: ExternalSecretsSettings | undefined;
+  if (raw.externalSecrets !== undefined) {
+    externalSecrets = readExternalSecrets(problems, raw.externalSecrets);
+  } else if (esoNamespaces.length > 0) {
+    problems.add(
+      "externalSecrets",
+      `missing; namespaces ${esoNamespaces.map((n) => n.name).join(", ")} use delivery externalSecrets, ` +
+        "which needs keyVault { name, resourceGroup } and oidcIssuerUrl",
+    );
+  }
+  if (externalSecrets) checkRefreshAgainstRotation(problems, externalSecrets, esoNamespaces);
+  const monitoring = raw.monitoring === undefined ? undefined : readMonitoring(problems, raw.monitoring);
+
   if (problems.list.length > 0) throw new SettingsError(problems.list);
-  return { secretName, registries, namespaces };
+  return {
+    secretName,
+    registries,
+    namespaces,
+    ...(externalSecrets && esoNamespaces.length > 0 ? { externalSecrets } : {}),
+    ...(monitoring ? { monitoring } : {}),
+  };
 }
 
 /** A config value as Pulumi stores it: objects as JSON text, plain strings as they are. */

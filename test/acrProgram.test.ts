@@ -118,6 +118,7 @@ describe("ACR tokens (under mocks)", () => {
     const ns = run.outputs.namespaces as Record<string, Record<string, unknown>>;
     assert.deepStrictEqual(ns["team-b"], {
       secretName: "regcred",
+      delivery: "direct",
       registries: ["mycompany.azurecr.io"],
       serviceAccounts: ["default"],
       acrTokens: [

@@ -128,10 +128,11 @@ describe("program (static registries, under mocks)", () => {
     assert.deepStrictEqual(run.outputs.namespaces, {
       "team-a": {
         secretName: "regcred",
+        delivery: "direct",
         registries: ["https://index.docker.io/v1/", "ghcr.io"],
         serviceAccounts: ["default", "builder"],
       },
-      "team-b": { secretName: "regcred", registries: ["gcr.io"], serviceAccounts: ["default"] },
+      "team-b": { secretName: "regcred", delivery: "direct", registries: ["gcr.io"], serviceAccounts: ["default"] },
     });
   });
 

@@ -113,6 +113,19 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         password1Expiry: "2027-01-30T00:00:00.000Z",
       };
     }
+    case "azure-native:keyvault:Secret":
+      return {
+        id: `/subscriptions/${sub}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${inputs.vaultName}/secrets/${inputs.secretName}`,
+        name: inputs.secretName,
+      };
+    case "azure-native:managedidentity:UserAssignedIdentity":
+      return {
+        id: `/subscriptions/${sub}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${inputs.resourceName}`,
+        name: inputs.resourceName,
+        clientId: `client-id-of-${inputs.resourceName}`,
+        principalId: `principal-id-of-${inputs.resourceName}`,
+        tenantId: "11111111-1111-1111-1111-111111111111",
+      };
     default:
       return {};
   }

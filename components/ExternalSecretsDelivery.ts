@@ -1,0 +1,197 @@
+import * as azure from "@pulumi/azure-native";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { externalSecretManifest, secretStoreManifest } from "./externalSecretsManifests";
+import { boundedName, MANAGED_BY_LABELS } from "./names";
+import { ExternalSecretsSettings } from "./settings";
+
+/** The built-in role "Key Vault Secrets User": read secret contents, nothing else. */
+export const KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
+/** The service account ESO borrows, through workload identity, to read the namespace's vault secret. */
+export const STORE_SERVICE_ACCOUNT = "registry-access-store";
+/** The namespace's SecretStore and ExternalSecret. */
+export const STORE_NAME = "registry-access";
+/** Audience of workload identity federation tokens. */
+export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
+
+/** The vault secret of a namespace: Key Vault allows letters, digits and hyphens, at most 127. */
+export function vaultSecretName(project: string, stack: string, namespace: string): string {
+  return boundedName("ra", [stack, namespace], 127, [project, stack, namespace]);
+}
+
+/** The managed identity (and its federated credential) of a namespace: at most 120 characters. */
+export function identityName(project: string, stack: string, namespace: string): string {
+  return boundedName("ra", [stack, namespace], 120, [project, stack, namespace]);
+}
+
+/** `/subscriptions/<id>/...` → the subscription-scoped id of a role definition. */
+export function roleDefinitionId(resourceId: string, role: string): string {
+  const match = /^\/subscriptions\/([^/]+)\//i.exec(resourceId);
+  if (!match) throw new Error(`not an Azure resource id: ${resourceId}`);
+  return `/subscriptions/${match[1]}/providers/Microsoft.Authorization/roleDefinitions/${role}`;
+}
+
+export interface ExternalSecretsDeliveryArgs {
+  /** The namespace (an output of the Namespace resource, so these objects wait for it). */
+  readonly namespace: pulumi.Output<string>;
+  /** The namespace's name as configured: part of the Azure names. */
+  readonly namespaceName: string;
+  /** The whole `.dockerconfigjson` text: a secret. */
+  readonly dockerConfigJson: pulumi.Output<string>;
+  /** The Kubernetes secret ESO writes. */
+  readonly secretName: string;
+  readonly settings: ExternalSecretsSettings;
+  readonly project: string;
+  readonly stack: string;
+}
+
+/**
+ * Delivery through Azure Key Vault and External Secrets Operator: the pull secret's content goes to one vault
+ * secret per namespace; a managed identity that only this namespace's store service account can use (workload
+ * identity federation) may read that one vault secret; ESO writes the Kubernetes secret from it. No Kubernetes
+ * object that this program declares holds the credential.
+ */
+export class ExternalSecretsDelivery extends pulumi.ComponentResource {
+  /** The vault secret holding the namespace's docker config. */
+  public readonly vaultSecretName: pulumi.Output<string>;
+  /** The client id of the namespace's identity; undefined with a shared ClusterSecretStore. */
+  public readonly identityClientId: pulumi.Output<string | undefined>;
+  /** The ExternalSecret, for dependents that must wait until ESO has written the pull secret. */
+  public readonly externalSecret: k8s.apiextensions.CustomResource;
+
+  constructor(name: string, args: ExternalSecretsDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("registry-access:index:ExternalSecretsDelivery", name, {}, opts);
+    const child = { parent: this };
+    const { settings: eso, namespaceName } = args;
+    const kv = eso.keyVault;
+    const secretName = vaultSecretName(args.project, args.stack, namespaceName);
+
+    const vaultSecret = new azure.keyvault.Secret(
+      `${name}-vault-secret`,
+      {
+        resourceGroupName: kv.resourceGroup,
+        vaultName: kv.name,
+        secretName,
+        properties: { value: pulumi.secret(args.dockerConfigJson), contentType: "application/json" },
+        tags: { "managed-by": "registry-access", namespace: namespaceName, stack: args.stack },
+      },
+      child,
+    );
+
+    let storeRef: { kind: "SecretStore" | "ClusterSecretStore"; name: string };
+    const storeDependencies: pulumi.Resource[] = [];
+    let clientId: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    if (eso.clusterSecretStore !== undefined) {
+      // One shared store: whoever runs it can read every namespace's vault secret (documented as less isolated).
+      storeRef = { kind: "ClusterSecretStore", name: eso.clusterSecretStore };
+    } else {
+      const idName = identityName(args.project, args.stack, namespaceName);
+      const identity = new azure.managedidentity.UserAssignedIdentity(
+        `${name}-identity`,
+        {
+          resourceGroupName: eso.identityResourceGroup,
+          resourceName: idName,
+          ...(eso.location !== undefined ? { location: eso.location } : {}),
+          tags: { "managed-by": "registry-access", namespace: namespaceName, stack: args.stack },
+        },
+        child,
+      );
+      const federation = new azure.managedidentity.FederatedIdentityCredential(
+        `${name}-federation`,
+        {
+          resourceGroupName: eso.identityResourceGroup,
+          resourceName: identity.name,
+          federatedIdentityCredentialResourceName: idName,
+          issuer: eso.oidcIssuerUrl,
+          // Only the store's service account in this namespace can act as the identity.
+          subject: `system:serviceaccount:${namespaceName}:${STORE_SERVICE_ACCOUNT}`,
+          audiences: [TOKEN_EXCHANGE_AUDIENCE],
+        },
+        child,
+      );
+      const reader = new azure.authorization.RoleAssignment(
+        `${name}-secret-reader`,
+        {
+          // This one vault secret, nothing wider.
+          scope: vaultSecret.id,
+          roleDefinitionId: vaultSecret.id.apply((id) => roleDefinitionId(id, KEY_VAULT_SECRETS_USER)),
+          principalId: identity.principalId,
+          principalType: "ServicePrincipal",
+          description: `registry-access: ESO in namespace ${namespaceName} reads its pull secret`,
+        },
+        child,
+      );
+      const storeAccount = new k8s.core.v1.ServiceAccount(
+        `${name}-store-sa`,
+        {
+          metadata: {
+            name: STORE_SERVICE_ACCOUNT,
+            namespace: args.namespace,
+            labels: { ...MANAGED_BY_LABELS },
+            annotations: {
+              "azure.workload.identity/client-id": identity.clientId,
+              "azure.workload.identity/tenant-id": identity.tenantId,
+            },
+          },
+        },
+        child,
+      );
+      const storeManifest = secretStoreManifest({
+        apiVersion: eso.apiVersion,
+        name: STORE_NAME,
+        namespace: namespaceName,
+        vaultUrl: `https://${kv.name}.vault.azure.net`,
+        serviceAccountName: STORE_SERVICE_ACCOUNT,
+      });
+      const store = new k8s.apiextensions.CustomResource(
+        `${name}-secret-store`,
+        {
+          ...storeManifest,
+          apiVersion: eso.apiVersion,
+          kind: "SecretStore",
+          metadata: { ...(storeManifest.metadata as object), namespace: args.namespace },
+        },
+        // The store can authenticate only once the federation and the role exist.
+        { ...child, dependsOn: [storeAccount, federation, reader] },
+      );
+      storeRef = { kind: "SecretStore", name: STORE_NAME };
+      storeDependencies.push(store);
+      clientId = identity.clientId;
+    }
+
+    const manifest = externalSecretManifest({
+      apiVersion: eso.apiVersion,
+      name: STORE_NAME,
+      namespace: namespaceName,
+      store: storeRef,
+      refreshInterval: eso.refreshInterval,
+      targetSecretName: args.secretName,
+      vaultSecretName: secretName,
+    });
+    const metadata = manifest.metadata as { labels: Record<string, string> };
+    this.externalSecret = new k8s.apiextensions.CustomResource(
+      `${name}-external-secret`,
+      {
+        ...manifest,
+        apiVersion: eso.apiVersion,
+        kind: "ExternalSecret",
+        metadata: {
+          ...metadata,
+          namespace: args.namespace,
+          annotations: {
+            // `up` succeeds only once ESO has written the pull secret from the vault.
+            "pulumi.com/waitFor": "condition=Ready",
+            // Deleting the ExternalSecret (switching back to direct delivery) must not garbage-collect the pull
+            // secret it owns: the direct secret takes it over in place.
+            "pulumi.com/deletionPropagationPolicy": "orphan",
+          },
+        },
+      },
+      { ...child, dependsOn: [vaultSecret, ...storeDependencies] },
+    );
+
+    this.vaultSecretName = vaultSecret.name;
+    this.identityClientId = clientId;
+    this.registerOutputs({ vaultSecretName: this.vaultSecretName, identityClientId: this.identityClientId });
+  }
+}
