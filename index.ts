@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
+import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { loadSettings } from "./components/settings";
 
 // Every problem in the stack's config is reported here, at once, before any resource is declared.
@@ -36,6 +37,20 @@ const access = settings.namespaces.map(
       { providers: { kubernetes } },
     ),
 );
+
+if (settings.monitoring) {
+  new PullFailureAlerts(
+    "pull-alerts",
+    {
+      monitoring: settings.monitoring,
+      namespaces: settings.namespaces.map((n) => n.name),
+      externalSecretsNamespaces: settings.namespaces
+        .filter((n) => n.delivery === "externalSecrets")
+        .map((n) => n.name),
+    },
+    { providers: { kubernetes } },
+  );
+}
 
 /** Per namespace: the pull secret, the registries in it and the service accounts wired. No credential. */
 export const namespaces = pulumi

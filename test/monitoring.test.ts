@@ -1,0 +1,86 @@
+import * as assert from "assert";
+import { parseSettings, SettingsError } from "../components/settings";
+import { acrSettings } from "./support/fixtures";
+import { checkRules } from "./support/promtool";
+import { runProgram, stackConfig } from "../scripts/mockRuntime";
+
+const RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+
+function withMonitoring(monitoring: unknown): Record<string, unknown> {
+  const base = acrSettings();
+  return {
+    ...base,
+    namespaces: {
+      ...(base.namespaces as Record<string, unknown>),
+      "team-c": { registries: { ghcr: {} }, delivery: "externalSecrets" },
+    },
+    externalSecrets: {
+      keyVault: { name: "kv-registry", resourceGroup: "rg-vault" },
+      oidcIssuerUrl: "https://issuer.example.com/",
+    },
+    monitoring,
+  };
+}
+
+describe("alerts on failed pulls (under mocks)", () => {
+  it("declares one PrometheusRule for the managed namespaces that promtool accepts", async () => {
+    const run = await runProgram(
+      stackConfig(withMonitoring({ enabled: true, namespace: "observability", labels: { release: "kps" } })),
+      { stack: "prod" },
+    );
+    const rule = run.recorder.find(RULE, "pull-alerts-rule");
+    assert.deepStrictEqual(rule.inputs.metadata, {
+      name: "registry-access-prod",
+      namespace: "observability",
+      labels: { release: "kps", "app.kubernetes.io/managed-by": "registry-access" },
+    });
+    const groups = rule.inputs.spec.groups as { rules: { alert: string; expr: string }[] }[];
+    const alerts = groups.flatMap((g) => g.rules);
+    assert.deepStrictEqual(
+      alerts.map((a) => a.alert),
+      [
+        "RegistryAccessImagePullFailing",
+        "RegistryAccessInitImagePullFailing",
+        "RegistryAccessExternalSecretNotReady",
+      ],
+    );
+    assert.ok(alerts[0].expr.includes('namespace=~"team-a|team-b|team-c"'), alerts[0].expr);
+    assert.ok(alerts[2].expr.includes('namespace=~"team-c"'), alerts[2].expr);
+    // The rules exactly as the program declares them pass promtool.
+    const checked = checkRules(rule.inputs.spec);
+    assert.strictEqual(checked.ok, true, checked.output);
+    assert.match(checked.output, /SUCCESS: 3 rules found/);
+    // And the check can fail on the same object.
+    const broken = JSON.parse(JSON.stringify(rule.inputs.spec));
+    broken.groups[0].rules[0].expr = "max by (namespace (kube_pod_container_status_waiting_reason";
+    assert.strictEqual(checkRules(broken).ok, false);
+  });
+
+  it("declares no rule when monitoring is off or absent", async () => {
+    for (const monitoring of [undefined, { enabled: false }]) {
+      const run = await runProgram(stackConfig(withMonitoring(monitoring)));
+      assert.deepStrictEqual(run.recorder.ofType(RULE), []);
+    }
+  });
+
+  it("rejects bad monitoring settings with their paths", () => {
+    try {
+      parseSettings(withMonitoring({ enabled: "yes", namespace: "Mon", labels: { a: 1 }, extra: true }));
+      assert.fail("expected a SettingsError");
+    } catch (e) {
+      assert.deepStrictEqual((e as SettingsError).problems, [
+        "monitoring.extra: unknown key; allowed here: enabled, namespace, labels",
+        'monitoring.enabled: expected true or false, got "yes"',
+      ]);
+    }
+    try {
+      parseSettings(withMonitoring({ enabled: true, namespace: "Mon", labels: { a: 1 } }));
+      assert.fail("expected a SettingsError");
+    } catch (e) {
+      assert.deepStrictEqual((e as SettingsError).problems, [
+        "monitoring.namespace: \"Mon\" is not a valid namespace name: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+        "monitoring.labels.a: expected a string, got 1",
+      ]);
+    }
+  });
+});
