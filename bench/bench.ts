@@ -8,7 +8,7 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, Recorder, runProgram, stackConfig } from "../test/support/pulumi";
+import { installMocks, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
 interface Result {
   scenario: string;

@@ -1,3 +1,7 @@
+/**
+ * Runs index.ts under Pulumi's mock runtime (no engine, cloud, cluster or credentials) and records every
+ * registration with its inputs and options. Used by the tests, `npm run plan` and `npm run bench`.
+ */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 // Internal modules of the SDK: the mock monitor hides resource options from `Mocks`, so we read them from the
@@ -89,7 +93,10 @@ export class Recorder {
   }
 }
 
-/** Outputs that the mocks return for a resource beyond its inputs: ids and computed fields. */
+/**
+ * Outputs that the mocks return for a resource beyond its inputs: ids and computed fields, shaped like what
+ * Azure returns. The generated password is a marker that tests trace through the program.
+ */
 function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const sub = "00000000-0000-0000-0000-000000000000";
   switch (type) {
@@ -151,7 +158,7 @@ export interface ProgramRun {
   readonly exports: Record<string, unknown>;
 }
 
-const INDEX = path.resolve(__dirname, "..", "..", "index.ts");
+const INDEX = path.resolve(__dirname, "..", "index.ts");
 
 /** Await an Output's value; for tests only (uses the SDK's own promise). */
 export async function valueOf<T>(output: pulumi.Output<T> | T): Promise<T> {

@@ -3,7 +3,7 @@ import { expiryWarning, pullOnlyActions, verifiableRepository } from "../compone
 import { acrTokenName } from "../components/names";
 import { parseSettings, SettingsError } from "../components/settings";
 import { acrSettings, CANARY } from "./support/fixtures";
-import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "./support/pulumi";
+import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
 const SCOPE_MAP = "azure-native:containerregistry:ScopeMap";
 const TOKEN = "azure-native:containerregistry:Token";

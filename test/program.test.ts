@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CANARY, staticSettings } from "./support/fixtures";
-import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "./support/pulumi";
+import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
 const NS = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -132,7 +132,12 @@ describe("program (static registries, under mocks)", () => {
         registries: ["https://index.docker.io/v1/", "ghcr.io"],
         serviceAccounts: ["default", "builder"],
       },
-      "team-b": { secretName: "regcred", delivery: "direct", registries: ["gcr.io"], serviceAccounts: ["default"] },
+      "team-b": {
+        secretName: "regcred",
+        delivery: "direct",
+        registries: ["gcr.io"],
+        serviceAccounts: ["default"],
+      },
     });
   });
 

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings, SettingsError } from "../components/settings";
 import { CANARY, staticSettings } from "./support/fixtures";
-import { valueOf } from "./support/pulumi";
+import { valueOf } from "../scripts/mockRuntime";
 
 /** The problems parseSettings reports for a config, or a failure when it accepts it. */
 function problemsOf(raw: Record<string, unknown>): readonly string[] {

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseSettings, SettingsError } from "../components/settings";
 import { readStackFile, SECRET_PLACEHOLDER, stackFilePath } from "../components/stackFile";
-import { runProgram } from "./support/pulumi";
+import { runProgram } from "../scripts/mockRuntime";
 
 const ROOT = path.resolve(__dirname, "..");
 
