@@ -1,24 +1,14 @@
 import * as assert from "assert";
 import { expiryWarning, pullOnlyActions, verifiableRepository } from "../components/AcrPullToken";
 import { acrTokenName } from "../components/names";
-import { parseSettings, SettingsError } from "../components/settings";
-import { acrSettings, CANARY } from "./support/fixtures";
+import { parseSettings } from "../components/settings";
+import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
 import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
 const SCOPE_MAP = "azure-native:containerregistry:ScopeMap";
 const TOKEN = "azure-native:containerregistry:Token";
 const PASSWORD = "pulumi-nodejs:dynamic/registry-access:AcrTokenPassword";
 const SECRET = "kubernetes:core/v1:Secret";
-
-function problemsOf(raw: Record<string, unknown>): readonly string[] {
-  try {
-    parseSettings(raw);
-  } catch (e) {
-    if (e instanceof SettingsError) return e.problems;
-    throw e;
-  }
-  assert.fail("expected the config to be rejected");
-}
 
 function acrWith(registry: Record<string, unknown>, repositories: unknown): Record<string, unknown> {
   return {

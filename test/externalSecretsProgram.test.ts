@@ -7,7 +7,7 @@ import {
 } from "../components/ExternalSecretsDelivery";
 import { validateEsoManifest } from "../components/externalSecretsManifests";
 import { parseSettings, SettingsError } from "../components/settings";
-import { acrSettings, CANARY } from "./support/fixtures";
+import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
 import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
 const SUB = "00000000-0000-0000-0000-000000000000";
@@ -45,16 +45,6 @@ function mixed(extra: Record<string, unknown> = {}): Record<string, unknown> {
     externalSecrets: ESO,
     ...extra,
   };
-}
-
-function problemsOf(raw: Record<string, unknown>): readonly string[] {
-  try {
-    parseSettings(raw);
-  } catch (e) {
-    if (e instanceof SettingsError) return e.problems;
-    throw e;
-  }
-  assert.fail("expected the config to be rejected");
 }
 
 describe("External Secrets delivery (under mocks)", () => {

@@ -1,19 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings, SettingsError } from "../components/settings";
-import { CANARY, staticSettings } from "./support/fixtures";
+import { parseSettings } from "../components/settings";
+import { CANARY, staticSettings, problemsOf } from "./support/fixtures";
 import { valueOf } from "../scripts/mockRuntime";
-
-/** The problems parseSettings reports for a config, or a failure when it accepts it. */
-function problemsOf(raw: Record<string, unknown>): readonly string[] {
-  try {
-    parseSettings(raw);
-  } catch (e) {
-    if (e instanceof SettingsError) return e.problems;
-    throw e;
-  }
-  assert.fail("expected the config to be rejected");
-}
 
 function withNamespace(ns: Record<string, unknown>): Record<string, unknown> {
   return { ...staticSettings(), namespaces: { app: ns } };

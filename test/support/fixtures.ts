@@ -1,3 +1,6 @@
+import * as assert from "assert";
+import { parseSettings, SettingsError } from "../../components/settings";
+
 /** Canary credentials: unique strings that must never show up outside a Pulumi secret. */
 export const CANARY = {
   hubPassword: "canary-hub-pw-7f3a91",
@@ -42,4 +45,15 @@ export function acrSettings(): Record<string, unknown> {
       "team-b": { registries: { acr: { repositories: ["team-b/api"] } } },
     },
   };
+}
+
+/** The problems parseSettings reports for a config; fails the test when it accepts the config. */
+export function problemsOf(raw: Record<string, unknown>): readonly string[] {
+  try {
+    parseSettings(raw);
+  } catch (e) {
+    if (e instanceof SettingsError) return e.problems;
+    throw e;
+  }
+  assert.fail("expected the config to be rejected");
 }
