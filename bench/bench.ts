@@ -2,10 +2,15 @@
  * npm run bench: the program under Pulumi's mock runtime at scale, against the SDK's own cost and against a
  * one-namespace-at-a-time script. Each scenario runs in its own process, so heap figures do not mix.
  *
+ * The scenarios run as JavaScript compiled by tsc: under ts-node, source-map-support rewrites every stack trace
+ * that the SDK captures for each resource, which would measure ts-node rather than the program.
+ *
  *   npm run bench                 all scenarios
  *   npm run bench -- --scenario program --namespaces 100 [--delay-ms 25]   one scenario (used internally)
  */
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
@@ -77,14 +82,43 @@ async function scenario(
   return { scenario: name, namespaces, resources: count, ms, heapMB: heapMB() - before };
 }
 
+/** Compile the bench and the program once into a temporary directory; the scenarios run from there. */
+function compile(): string {
+  const root = path.resolve(__dirname, "..");
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-bench-"));
+  const tsconfig = path.join(out, "tsconfig.json");
+  fs.writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: path.join(root, "tsconfig.json"),
+      compilerOptions: {
+        outDir: out,
+        rootDir: root,
+        noEmit: false,
+        sourceMap: false,
+        typeRoots: [path.join(root, "node_modules", "@types")],
+      },
+      files: [path.join(root, "bench", "bench.ts"), path.join(root, "index.ts")],
+      include: [],
+    }),
+  );
+  execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", tsconfig], {
+    stdio: "inherit",
+  });
+  // The compiled tree resolves @pulumi/* from the project's node_modules.
+  fs.symlinkSync(path.join(root, "node_modules"), path.join(out, "node_modules"), "dir");
+  return out;
+}
+
+let compiled: string | undefined;
+
 function runChild(name: string, namespaces: number, delayMs = 0, resources = 0): Result {
+  compiled ??= compile();
   const out = execFileSync(
     process.execPath,
     [
       "--expose-gc",
-      "-r",
-      "ts-node/register/transpile-only",
-      __filename,
+      path.join(compiled, "bench", "bench.js"),
       "--scenario",
       name,
       "--namespaces",
@@ -94,7 +128,7 @@ function runChild(name: string, namespaces: number, delayMs = 0, resources = 0):
       "--resources",
       String(resources),
     ],
-    { cwd: path.resolve(__dirname, ".."), encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+    { cwd: compiled, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
   );
   return JSON.parse(out.trim().split("\n").pop()!) as Result;
 }
