@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { expiryWarning, pullOnlyActions, verifiableRepository } from "../components/AcrPullToken";
 import { acrTokenName } from "../components/names";
 import { parseSettings } from "../components/settings";
@@ -117,7 +118,7 @@ describe("ACR tokens (under mocks)", () => {
           tokenName: tokenB,
           repositories: ["team-b/api"],
           activeSlot: "password1",
-          password1Expiry: "2027-01-30T00:00:00.000Z",
+          password1Expiry: "2099-12-31T00:00:00.000Z",
         },
       ],
     });
@@ -138,6 +139,31 @@ describe("ACR tokens (under mocks)", () => {
           "  - namespaces.team-b.registries.acr.repositories[0]: \"team-*/api\": a '*' may only stand as a final '/*' (team-a/*)",
     );
     assert.deepStrictEqual(recorder.summary(), []);
+  });
+});
+
+describe("ACR expiry warning (under mocks)", () => {
+  it("warns, naming token and registry, when the active password expires within 14 days; not otherwise", async () => {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    pulumi.log.warn = async (message: string) => {
+      warnings.push(message);
+    };
+    const soon = new Date(Date.now() + 3 * 86_400_000 + 3_600_000).toISOString();
+    try {
+      await runProgram(stackConfig(acrSettings()), {
+        stack: "dev",
+        state: (type, name) =>
+          type === PASSWORD && name === "team-b-acr-password" ? { password1Expiry: soon } : undefined,
+      });
+    } finally {
+      pulumi.log.warn = original;
+    }
+    // team-a's password expires in 2099 (the mock's default): no warning for it.
+    assert.deepStrictEqual(warnings, [
+      `the active password of ACR token ${acrTokenName("registry-access", "dev", "team-b")} on mycompany.azurecr.io ` +
+        `expires in 4 days (${soon}); run \`pulumi up\` to rotate it (is the scheduled rotation running?)`,
+    ]);
   });
 });
 
