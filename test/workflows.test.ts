@@ -334,7 +334,7 @@ describe("GitHub Actions workflows", () => {
         const test = runs.indexOf("npm test");
         assert.equal(
           runs[test - 1],
-          "sudo apt-get update && sudo apt-get install -y --no-install-recommends prometheus",
+          "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils prometheus",
           `${file}:${id}`,
         );
       }
@@ -404,7 +404,7 @@ describe("GitHub Actions workflows", () => {
         plan.steps.flatMap((s) => (s.run ? [s.run] : [])),
         [
           "npm ci",
-          "sudo apt-get update && sudo apt-get install -y --no-install-recommends prometheus",
+          "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils prometheus",
           "npm test",
           "npm run plan -- --stack dev",
           "npm run plan -- --stack prod",
