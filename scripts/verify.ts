@@ -1,0 +1,242 @@
+/**
+ * npm run verify -- --dockerconfigjson <file> [--repository <name>] [--timeout-ms N]
+ * npm run verify -- --stack <name> [--context <kube context>] [--timeout-ms N] [--project-dir <dir>]
+ *
+ * Does pull access work? The first form logs in to every registry of a `.dockerconfigjson` (or of a Secret
+ * that holds one), one line per registry. The second reads what Pulumi.<name>.yaml expects and checks each
+ * namespace in the live cluster: the pull secret, its registries and logins, the service accounts, and the
+ * pods that started without the secret. The checks themselves are in components/verifyChecks.ts.
+ *
+ * Exit status: 0 all ok, 1 a check failed, 2 verify could not run (options, files, stack, kube context).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "util";
+import type { CoreV1Api } from "@kubernetes/client-node";
+import {
+  checkNamespace,
+  ExpectedNamespace,
+  expectedFromStack,
+  formatNamespaceReport,
+  formatSummary,
+  isReadError,
+  loginRequests,
+  NamespaceReport,
+  ObservedNamespace,
+  parseDockerConfigFile,
+  ReadError,
+  reportOk,
+  runLogins,
+  secretEntries,
+  UsageError,
+  verifyAuthEntries,
+} from "../components/verifyChecks";
+
+const USAGE = [
+  "usage: npm run verify -- --dockerconfigjson <file> [--repository <name>] [--timeout-ms N]",
+  "       npm run verify -- --stack <name> [--context <kube context>] [--timeout-ms N] [--project-dir <dir>]",
+].join("\n");
+
+interface Options {
+  readonly dockerconfigjson?: string;
+  readonly repository?: string;
+  readonly timeoutMs?: number;
+  readonly stack?: string;
+  readonly context?: string;
+  /** Where Pulumi.<stack>.yaml is: this project unless told. */
+  readonly projectDir: string;
+}
+
+const OPTIONS = {
+  dockerconfigjson: { type: "string" },
+  repository: { type: "string" },
+  "timeout-ms": { type: "string" },
+  stack: { type: "string" },
+  context: { type: "string" },
+  "project-dir": { type: "string" },
+} as const;
+
+function readOptions(argv: readonly string[]): Options {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // Node's messages run on with advice about `--`; the first sentence is the point.
+    throw new UsageError((error as Error).message.split(". ")[0]);
+  }
+  const { dockerconfigjson, stack, repository, context } = values;
+  if ((dockerconfigjson === undefined) === (stack === undefined)) {
+    throw new UsageError("give either --dockerconfigjson <file> or --stack <name>");
+  }
+  if (dockerconfigjson !== undefined && context !== undefined) {
+    throw new UsageError("--context goes with --stack");
+  }
+  if (stack !== undefined && repository !== undefined) {
+    throw new UsageError(
+      "--repository goes with --dockerconfigjson (with --stack, the stack's repositories are checked)",
+    );
+  }
+  const timeout = values["timeout-ms"];
+  if (timeout !== undefined && !/^[1-9][0-9]{0,6}$/.test(timeout)) {
+    throw new UsageError(
+      `--timeout-ms takes a whole number of milliseconds from 1 to 9999999, got ${JSON.stringify(timeout)}`,
+    );
+  }
+  const projectDir = values["project-dir"];
+  return {
+    dockerconfigjson,
+    stack,
+    repository,
+    context,
+    timeoutMs: timeout === undefined ? undefined : Number(timeout),
+    projectDir: projectDir !== undefined ? path.resolve(projectDir) : path.resolve(__dirname, ".."),
+  };
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory"
+          : code === "EACCES"
+            ? "permission denied"
+            : (code ?? "read failed");
+    throw new UsageError(`cannot read ${file}: ${why}`);
+  }
+}
+
+/** Where the report and the errors go: process.stdout and process.stderr, or a test's buffers. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const PROCESS_IO: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+async function verifyFile(options: Options, file: string, io: Io): Promise<number> {
+  const entries = parseDockerConfigFile(readText(file), file);
+  const result = await verifyAuthEntries(entries, {
+    repository: options.repository,
+    timeoutMs: options.timeoutMs,
+  });
+  io.out(result.lines.map((l) => `${l}\n`).join(""));
+  return result.ok ? 0 : 1;
+}
+
+/** One line for an API error: the status and the API's own message, never a response body in full. */
+function readError(error: unknown): ReadError {
+  const e = error as { code?: unknown; body?: unknown; message?: unknown };
+  if (typeof e.code === "number") {
+    let body = e.body;
+    if (typeof body === "string") {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        body = undefined;
+      }
+    }
+    const message = (body as { message?: unknown } | undefined)?.message;
+    return { readError: `HTTP ${e.code}${typeof message === "string" ? ` ${message}` : ""}` };
+  }
+  return { readError: String(e.message ?? error).split("\n")[0] };
+}
+
+async function observe(api: CoreV1Api, expected: ExpectedNamespace): Promise<ObservedNamespace> {
+  const namespace = expected.name;
+  const [secret, serviceAccounts, pods] = await Promise.all([
+    api.readNamespacedSecret({ name: expected.secretName, namespace }).then(
+      (s) => s,
+      (e: unknown) => ((e as { code?: unknown }).code === 404 ? undefined : readError(e)),
+    ),
+    api.listNamespacedServiceAccount({ namespace }).then((l) => l.items, readError),
+    api.listNamespacedPod({ namespace }).then((l) => l.items, readError),
+  ]);
+  return { secret, serviceAccounts, pods };
+}
+
+async function verifyNamespace(
+  api: CoreV1Api,
+  expected: ExpectedNamespace,
+  timeoutMs: number | undefined,
+): Promise<NamespaceReport> {
+  const observed = await observe(api, expected);
+  const entries = isReadError(observed.secret) ? [] : secretEntries(observed.secret);
+  const logins = await runLogins(loginRequests(expected, entries), { timeoutMs });
+  return checkNamespace(expected, observed, logins);
+}
+
+async function verifyStack(options: Options, stack: string, io: Io): Promise<number> {
+  // Loaded here, not at the top: they take a second, which the --dockerconfigjson form does not need.
+  const { parseSettings, SettingsError } = await import("../components/settings");
+  const { readStackFile, stackFilePath } = await import("../components/stackFile");
+  const file = stackFilePath(options.projectDir, stack);
+  if (!fs.existsSync(file)) throw new UsageError(`no stack file ${file}`);
+  const stackFile = readStackFile(file, { placeholders: true });
+  let expected: ExpectedNamespace[];
+  try {
+    expected = expectedFromStack(parseSettings(stackFile.settings), stack);
+  } catch (error) {
+    if (error instanceof SettingsError) throw new UsageError(`${path.basename(file)}: ${error.message}`);
+    throw error;
+  }
+
+  const k8s = await import("@kubernetes/client-node");
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromDefault();
+  // As `pulumi up` would: --context, else the stack's kubernetes:context, else the kubeconfig's current one.
+  const stackContext = stackFile.config["kubernetes:context"];
+  const context = options.context ?? (typeof stackContext === "string" ? stackContext : undefined);
+  if (context !== undefined) {
+    if (kubeConfig.getContextObject(context) === null) {
+      const known = kubeConfig.getContexts().map((c) => c.name);
+      throw new UsageError(
+        `kube context ${context} is not in the kubeconfig (${known.length ? `contexts: ${known.join(", ")}` : "it has none"})`,
+      );
+    }
+    kubeConfig.setCurrentContext(context);
+  }
+  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const reports = await Promise.all(expected.map((ns) => verifyNamespace(api, ns, options.timeoutMs)));
+
+  const lines = [
+    `stack ${stack}: context ${kubeConfig.getCurrentContext()}, secret ${expected[0]?.secretName ?? "-"}`,
+  ];
+  for (const report of reports) lines.push("", ...formatNamespaceReport(report));
+  lines.push("", formatSummary(reports));
+  io.out(lines.map((l) => `${l}\n`).join(""));
+  return reports.every(reportOk) ? 0 : 1;
+}
+
+/** The whole command: its exit status. Throws only for a bug (a UsageError is reported and gives 2). */
+export async function main(argv: readonly string[], io: Io = PROCESS_IO): Promise<number> {
+  try {
+    const options = readOptions(argv);
+    return options.dockerconfigjson !== undefined
+      ? await verifyFile(options, options.dockerconfigjson, io)
+      : await verifyStack(options, options.stack!, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`verify: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`verify: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(2);
+    },
+  );
+}
