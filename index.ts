@@ -12,7 +12,8 @@ const stack = pulumi.getStack();
 const kubernetesConfig = new pulumi.Config("kubernetes");
 const kubernetes = new k8s.Provider("kubernetes", {
   // An explicit provider does not read `kubernetes:` config by itself.
-  kubeconfig: kubernetesConfig.get("kubeconfig"),
+  // A kubeconfig may carry credentials: keep it a secret in state.
+  kubeconfig: kubernetesConfig.getSecret("kubeconfig"),
   context: kubernetesConfig.get("context"),
   // A stable identity: a new kubeconfig path or context name (CI vs a laptop) must not replace every object.
   clusterIdentifier: kubernetesConfig.get("clusterIdentifier") ?? `${project}-${stack}`,

@@ -9,9 +9,14 @@ const DOCKER_HUB_ALIASES = new Set([
   "https://index.docker.io/v1",
 ]);
 
+/** Whether a server names Docker Hub (`docker.io`, `index.docker.io`, `https://index.docker.io/v1/`, ...). */
+export function isDockerHub(server: string): boolean {
+  return DOCKER_HUB_ALIASES.has(server.toLowerCase());
+}
+
 /** The `auths` key for a registry server: Docker Hub's canonical URL, or the server as given. */
 export function authsKey(server: string): string {
-  return DOCKER_HUB_ALIASES.has(server.toLowerCase()) ? DOCKER_HUB_KEY : server;
+  return isDockerHub(server) ? DOCKER_HUB_KEY : server;
 }
 
 export interface DockerCredential {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { authsKey } from "./dockerConfig";
+import { authsKey, isDockerHub } from "./dockerConfig";
 import { ESO_API_VERSIONS, EsoApiVersion, parseGoDuration } from "./externalSecretsManifests";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 
@@ -174,7 +174,7 @@ const SERVER_RULE =
 function readServer(problems: Problems, path: string, value: unknown): string | undefined {
   const server = problems.string(path, value, "the registry's host name");
   if (server === undefined) return undefined;
-  if (authsKey(server) !== server || SERVER.test(server)) return server;
+  if (isDockerHub(server) || SERVER.test(server)) return server;
   problems.add(path, `${JSON.stringify(server)} is not a registry server: ${SERVER_RULE}`);
   return undefined;
 }

@@ -194,14 +194,22 @@ describe("program (static registries, under mocks)", () => {
     assert.deepStrictEqual(recorder.summary(), [], "no resource may be declared before the config is valid");
   });
 
-  it("reads kubernetes:context and kubeconfig for its explicit provider", async () => {
+  it("reads kubernetes:context, clusterIdentifier and kubeconfig for its explicit provider, the kubeconfig as a secret", async () => {
+    const kubeconfig = "apiVersion: v1\nusers:\n- name: admin\n  user: { token: canary-kube-token-51c2 }\n";
     const r = await runProgram({
       ...stackConfig(staticSettings()),
       "kubernetes:context": "prod-aks",
       "kubernetes:clusterIdentifier": "aks-prod-westeurope",
+      "kubernetes:kubeconfig": kubeconfig,
     });
     const provider = r.recorder.find("pulumi:providers:kubernetes", "kubernetes");
     assert.strictEqual(provider.inputs.context, "prod-aks");
     assert.strictEqual(provider.inputs.clusterIdentifier, "aks-prod-westeurope");
+    assert.strictEqual(provider.inputs.kubeconfig, kubeconfig);
+    assert.deepStrictEqual(
+      plaintextStrings(provider.rawInputs).filter((s) => s.text.includes("canary-kube-token")),
+      [],
+      "the kubeconfig must be a secret input",
+    );
   });
 });

@@ -42,6 +42,21 @@ describe("settings", () => {
     assert.strictEqual(await valueOf(hub.password), CANARY.hubPassword);
   });
 
+  it("accepts every name of Docker Hub as a server, the canonical key included", () => {
+    for (const server of [
+      "docker.io",
+      "index.docker.io",
+      "https://index.docker.io/v1/",
+      "https://index.docker.io/v1",
+    ]) {
+      const raw = {
+        registries: { hub: { type: "static", server, username: "u", password: "p" } },
+        namespaces: { app: { registries: { hub: {} } } },
+      };
+      assert.strictEqual(parseSettings(raw).registries.hub.server, server, server);
+    }
+  });
+
   it("takes a custom secret name", () => {
     assert.strictEqual(
       parseSettings({ ...staticSettings(), secretName: "pull-creds" }).secretName,
