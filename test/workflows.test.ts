@@ -146,6 +146,14 @@ function broken<T>(value: T, change: (copy: T) => void): T {
   return copy;
 }
 
+/** Renames az's context (named after the cluster) to the stack file's kubernetes:context. */
+const KUBE_CONTEXT_SCRIPT = [
+  `want=$(node -e 'const c = require("yaml").parse(require("fs").readFileSync(\`Pulumi.\${process.env.STACK}.yaml\`, "utf8")).config ?? {}; process.stdout.write(c["kubernetes:context"] ?? "")')`,
+  "have=$(kubectl config current-context)",
+  'if [ -n "$want" ] && [ "$want" != "$have" ]; then kubectl config rename-context "$have" "$want"; fi',
+  "",
+].join("\n");
+
 describe("GitHub Actions workflows", () => {
   describe("every file", () => {
     it("are the three user workflows, all parsed strictly", () => {
@@ -211,7 +219,7 @@ describe("GitHub Actions workflows", () => {
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[7].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[8].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
@@ -221,7 +229,7 @@ describe("GitHub Actions workflows", () => {
         assert.deepEqual(stacksOfWorkflow(w), ["dev", "prod"], file);
     });
 
-    it("log in the same way in every job: OIDC, kubelogin, then the stack's AKS cluster", () => {
+    it("log in the same way in every job: OIDC, kubelogin, the stack's AKS cluster, its context name", () => {
       const expected: Step[] = [
         {
           name: "Azure login (OIDC)",
@@ -246,6 +254,10 @@ describe("GitHub Actions workflows", () => {
             "use-kubelogin": "true",
           },
         },
+        {
+          name: "Kube context as the stack file names it",
+          run: KUBE_CONTEXT_SCRIPT,
+        },
       ];
       const loggingIn = allJobs().filter(([, , job]) => pulumiSteps(job).length > 0);
       assert.deepEqual(
@@ -260,10 +272,10 @@ describe("GitHub Actions workflows", () => {
       );
       for (const [file, id, job] of loggingIn) {
         const start = job.steps.findIndex((s) => action(s) === "azure/login");
-        assert.deepEqual(job.steps.slice(start, start + 3), expected, `${file}:${id}`);
+        assert.deepEqual(job.steps.slice(start, start + 4), expected, `${file}:${id}`);
         // Right before Pulumi: az needs the short-lived GitHub token again for each new access token.
         const firstPulumi = job.steps.findIndex((s) => action(s) === "pulumi/actions");
-        assert.equal(firstPulumi, start + 3, `${file}:${id}`);
+        assert.equal(firstPulumi, start + 4, `${file}:${id}`);
       }
     });
 
@@ -375,7 +387,7 @@ describe("GitHub Actions workflows", () => {
         },
       ]);
       const runs = job.steps.flatMap((s) => (s.run ? [s.run] : []));
-      assert.deepEqual(runs.slice(-1), ["npm test"]);
+      assert.deepEqual(runs.slice(-2), ["npm test", KUBE_CONTEXT_SCRIPT]);
       assert.ok(
         job.steps.findIndex((s) => s.run === "npm test") <
           job.steps.findIndex((s) => action(s) === "azure/login"),
