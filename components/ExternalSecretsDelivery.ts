@@ -75,7 +75,9 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
         properties: { value: pulumi.secret(args.dockerConfigJson), contentType: "application/json" },
         tags: { "managed-by": "registry-access", namespace: namespaceName, stack: args.stack },
       },
-      child,
+      // ARM has no delete for vault secrets (the data plane has): Pulumi forgets it, the README says how to
+      // delete it.
+      { ...child, retainOnDelete: true },
     );
 
     let storeRef: { kind: "SecretStore" | "ClusterSecretStore"; name: string };

@@ -55,12 +55,15 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       );
     }
     const child = { parent: this };
+    // What pods in the namespace rely on is never deleted when it leaves the config (the namespace, or the
+    // program): the namespace, its pull secret and its service accounts' wiring are handed back as they are.
+    // It also lets a namespace switch to ESO delivery with no moment without a pull secret.
+    const retained = { ...child, retainOnDelete: true };
 
     const namespace = new k8s.core.v1.Namespace(
       `${name}-namespace`,
       { metadata: { name: ns.name, labels: { ...ns.labels }, annotations: { ...ns.annotations } } },
-      // Removing a namespace from the config must never delete it and every workload in it.
-      { ...child, retainOnDelete: true },
+      retained,
     );
 
     const tokens: AcrPullToken[] = [];
@@ -117,7 +120,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             ".dockerconfigjson": dockerConfig.apply((json) => Buffer.from(json, "utf8").toString("base64")),
           },
         },
-        child,
+        retained,
       );
     }
 
@@ -132,7 +135,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             metadata: { name: sa.name, namespace: namespace.metadata.name, labels: { ...MANAGED_BY_LABELS } },
             imagePullSecrets: pullSecrets,
           },
-          { ...child, dependsOn: [pullSecret] },
+          { ...retained, dependsOn: [pullSecret] },
         );
       } else {
         new k8s.core.v1.ServiceAccountPatch(
@@ -145,7 +148,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             },
             imagePullSecrets: pullSecrets,
           },
-          { ...child, dependsOn: [pullSecret] },
+          { ...retained, dependsOn: [pullSecret] },
         );
       }
     }

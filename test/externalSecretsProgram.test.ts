@@ -68,6 +68,7 @@ describe("External Secrets delivery (under mocks)", () => {
     assert.strictEqual(vs.inputs.vaultName, "kv-registry");
     assert.strictEqual(vs.inputs.resourceGroupName, "rg-vault");
     assert.strictEqual(vs.inputs.properties.contentType, "application/json");
+    assert.strictEqual(vs.retainOnDelete, true, "ARM cannot delete a vault secret: Pulumi must not try");
     // The value travels inside a secret (the SDK marks the whole properties object secret).
     assert.deepStrictEqual(plaintextStrings(vs.rawInputs.properties), []);
     const config = JSON.parse(vs.inputs.properties.value);

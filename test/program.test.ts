@@ -65,6 +65,11 @@ describe("program (static registries, under mocks)", () => {
   it("writes one dockerconfigjson secret with every registry of the namespace, byte-exact", () => {
     const secret = run.recorder.find(SECRET, "team-a-pull-secret");
     assert.strictEqual(secret.inputs.type, "kubernetes.io/dockerconfigjson");
+    assert.strictEqual(
+      secret.retainOnDelete,
+      true,
+      "a pull secret in use is never deleted by leaving the config",
+    );
     assert.deepStrictEqual(secret.inputs.metadata, {
       name: "regcred",
       namespace: "team-a",
@@ -104,6 +109,8 @@ describe("program (static registries, under mocks)", () => {
     });
     const secret = run.recorder.find(SECRET, "team-a-pull-secret");
     assert.ok(patch.dependsOn.includes(secret.urn), "the patch must wait for the secret");
+    // Leaving the config hands the list back as it is: other teams' entries are never stripped.
+    assert.strictEqual(patch.retainOnDelete, true);
     assert.deepStrictEqual(run.recorder.find(SA_PATCH, "team-b-sa-default").inputs.imagePullSecrets, [
       { name: "regcred" },
     ]);
@@ -118,6 +125,11 @@ describe("program (static registries, under mocks)", () => {
     });
     assert.deepStrictEqual(sa.inputs.imagePullSecrets, [{ name: "regcred" }, { name: "legacy-pull" }]);
     assert.ok(sa.dependsOn.includes(run.recorder.find(SECRET, "team-a-pull-secret").urn));
+    assert.strictEqual(
+      sa.retainOnDelete,
+      true,
+      "pods run as this account: it stays when it leaves the config",
+    );
     assert.deepStrictEqual(
       run.recorder.ofType(SA).map((r) => r.inputs.metadata.name),
       ["builder"],
