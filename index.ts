@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { deployedExpiryWarnings } from "./components/AcrPullToken";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { loadSettings } from "./components/settings";
@@ -51,6 +52,15 @@ if (settings.monitoring) {
     },
     { providers: { kubernetes } },
   );
+}
+
+// `pulumi preview` warns about ACR passwords that expire within 14 days from what the last deployment recorded:
+// a rotation that is due leaves this run's values unknown until `up` applies it.
+const lastDeployment = new pulumi.StackReference(`${pulumi.getOrganization()}/${project}/${stack}`);
+if (pulumi.runtime.isDryRun()) {
+  lastDeployment.getOutput("namespaces").apply((deployed) => {
+    for (const warning of deployedExpiryWarnings(deployed, new Date())) pulumi.log.warn(warning);
+  });
 }
 
 /** Per namespace: the pull secret, the registries in it and the service accounts wired. No credential. */

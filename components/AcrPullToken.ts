@@ -48,6 +48,26 @@ export interface AcrTokenSummary {
   readonly password2Expiry?: string;
 }
 
+/** The warnings for tokens whose active password expires within EXPIRY_WARNING_DAYS. */
+export function tokenExpiryWarnings(tokens: readonly AcrTokenSummary[], now: Date): string[] {
+  return tokens.flatMap((t) => {
+    const expiry = t.activeSlot === "password2" ? t.password2Expiry : t.password1Expiry;
+    const warning = expiryWarning(t.tokenName, t.registry, expiry, now);
+    return warning ? [warning] : [];
+  });
+}
+
+/**
+ * The same warnings read from a deployment's `namespaces` stack output (`{ <ns>: { acrTokens: [...] } }`);
+ * anything of another shape gives none.
+ */
+export function deployedExpiryWarnings(namespaces: unknown, now: Date): string[] {
+  if (typeof namespaces !== "object" || namespaces === null) return [];
+  return Object.values(namespaces as Record<string, { acrTokens?: unknown }>).flatMap((ns) =>
+    Array.isArray(ns?.acrTokens) ? tokenExpiryWarnings(ns.acrTokens as AcrTokenSummary[], now) : [],
+  );
+}
+
 export interface AcrPullTokenArgs {
   /** The ACR registry, validated. */
   readonly registry: AcrRegistry;
@@ -122,18 +142,6 @@ export class AcrPullToken extends pulumi.ComponentResource {
       child,
     );
 
-    pulumi
-      .all([password.activeSlot, password.password1Expiry, password.password2Expiry])
-      .apply(([slot, expiry1, expiry2]) => {
-        const warning = expiryWarning(
-          tokenName,
-          registry.server,
-          slot === "password1" ? expiry1 : expiry2,
-          new Date(),
-        );
-        if (warning) pulumi.log.warn(warning, this);
-      });
-
     this.tokenName = pulumi.output(tokenName);
     this.password = pulumi.secret(password.password);
     this.summary = pulumi
@@ -146,6 +154,13 @@ export class AcrPullToken extends pulumi.ComponentResource {
         ...(password1Expiry ? { password1Expiry } : {}),
         ...(password2Expiry ? { password2Expiry } : {}),
       }));
+    // On `up` the values are this run's; a preview warns from the last deployment (see index.ts), because a
+    // due rotation leaves this run's values unknown until it is applied.
+    if (!pulumi.runtime.isDryRun()) {
+      this.summary.apply((summary) => {
+        for (const warning of tokenExpiryWarnings([summary], new Date())) pulumi.log.warn(warning, this);
+      });
+    }
     this.registerOutputs({ tokenName: this.tokenName, password: this.password, summary: this.summary });
   }
 }

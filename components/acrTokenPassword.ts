@@ -52,8 +52,9 @@ export interface AcrTokenPasswordOutputs extends AcrTokenPasswordInputs {
   readonly activeSlot: PasswordSlot;
   readonly password: string;
   readonly activeCreated: string;
-  readonly password1Expiry?: string;
-  readonly password2Expiry?: string;
+  /** null until the slot is first generated: an absent output would read as unknown in every preview. */
+  readonly password1Expiry: string | null;
+  readonly password2Expiry: string | null;
 }
 
 export interface AcrTokenPasswordProviderOverrides {
@@ -322,6 +323,7 @@ export function makeAcrTokenPasswordProvider(
         password: generated.value,
         activeCreated: now.toISOString(),
         password1Expiry: generated.expiry,
+        password2Expiry: null,
       }) as unknown as AcrTokenPasswordOutputs;
       return { id: inputs.tokenId, outs };
     },
@@ -334,8 +336,8 @@ export function makeAcrTokenPasswordProvider(
         activeSlot: olds.activeSlot,
         password: olds.password,
         activeCreated: olds.activeCreated,
-        password1Expiry: olds.password1Expiry,
-        password2Expiry: olds.password2Expiry,
+        password1Expiry: olds.password1Expiry ?? null,
+        password2Expiry: olds.password2Expiry ?? null,
       }) as unknown as AcrTokenPasswordOutputs;
       if (rotationReason(olds, news, now) === undefined) return { outs: kept };
 
@@ -383,8 +385,9 @@ export class AcrTokenPassword extends pulumi.dynamic.Resource {
   declare public readonly password: pulumi.Output<string>;
   /** ISO time the active password was generated. */
   declare public readonly activeCreated: pulumi.Output<string>;
-  declare public readonly password1Expiry: pulumi.Output<string | undefined>;
-  declare public readonly password2Expiry: pulumi.Output<string | undefined>;
+  /** ISO time; null until the slot is first generated. */
+  declare public readonly password1Expiry: pulumi.Output<string | null>;
+  declare public readonly password2Expiry: pulumi.Output<string | null>;
 
   constructor(name: string, args: AcrTokenPasswordArgs, opts?: pulumi.CustomResourceOptions) {
     super(

@@ -118,6 +118,7 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         password: `generated-for-${name}`,
         activeCreated: "2026-11-01T00:00:00.000Z",
         password1Expiry: "2099-12-31T00:00:00.000Z",
+        password2Expiry: null,
       };
     }
     case "azure-native:keyvault:Secret":
@@ -148,6 +149,8 @@ export interface RunOptions {
   readonly secretKeys?: readonly string[];
   /** Record into this recorder (to look at what a failing run declared). */
   readonly recorder?: Recorder;
+  /** The outputs of the stack's last deployment, as its self-reference reads them. Defaults to none. */
+  readonly lastDeployment?: Record<string, unknown>;
   /** Extra state a test wants a resource to come back with (an expiry date, say). */
   readonly state?: (type: string, name: string) => Record<string, unknown> | undefined;
 }
@@ -196,6 +199,9 @@ export async function installMocks(
         const state = {
           ...args.inputs,
           ...computedState(args.type, args.name, args.inputs),
+          ...(args.type === "pulumi:pulumi:StackReference"
+            ? { outputs: options.lastDeployment ?? {}, secretOutputNames: [] }
+            : {}),
           ...options.state?.(args.type, args.name),
         };
         return { id: (state.id as string) ?? `${args.name}-id`, state };
@@ -208,6 +214,7 @@ export async function installMocks(
     options.project ?? "registry-access",
     options.stack ?? "test",
     options.preview ?? false,
+    "organization",
   );
   const monitor = runtimeSettings.getMonitor();
   const original = monitor.registerResource.bind(monitor);

@@ -1,6 +1,11 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { expiryWarning, pullOnlyActions, verifiableRepository } from "../components/AcrPullToken";
+import {
+  deployedExpiryWarnings,
+  expiryWarning,
+  pullOnlyActions,
+  verifiableRepository,
+} from "../components/AcrPullToken";
 import { acrTokenName } from "../components/names";
 import { parseSettings } from "../components/settings";
 import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
@@ -164,6 +169,63 @@ describe("ACR expiry warning (under mocks)", () => {
       `the active password of ACR token ${acrTokenName("registry-access", "dev", "team-b")} on mycompany.azurecr.io ` +
         `expires in 4 days (${soon}); run \`pulumi up\` to rotate it (is the scheduled rotation running?)`,
     ]);
+  });
+});
+
+describe("ACR expiry warning in a preview (under mocks)", () => {
+  it("warns from the last deployment's outputs, once, when a password in use expires within 14 days", async () => {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    pulumi.log.warn = async (message: string) => {
+      warnings.push(message);
+    };
+    const soon = new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString();
+    const later = new Date(Date.now() + 60 * 86_400_000).toISOString();
+    const token = (ns: string, activeSlot: string) => ({
+      registry: "mycompany.azurecr.io",
+      tokenName: acrTokenName("registry-access", "dev", ns),
+      repositories: ["x"],
+      activeSlot,
+      // password1 of team-a is old and about to expire, but team-a already uses password2.
+      password1Expiry: soon,
+      password2Expiry: later,
+    });
+    let run: ProgramRun;
+    try {
+      run = await runProgram(stackConfig(acrSettings()), {
+        stack: "dev",
+        preview: true,
+        lastDeployment: {
+          namespaces: {
+            "team-a": { acrTokens: [token("team-a", "password2")] },
+            "team-b": { acrTokens: [token("team-b", "password1")] },
+            "team-c": { registries: ["ghcr.io"] },
+          },
+        },
+        // This run's values say nothing about expiry: a preview must not warn from them.
+        state: (type) => (type === PASSWORD ? { password1Expiry: soon } : undefined),
+      });
+    } finally {
+      pulumi.log.warn = original;
+    }
+    assert.deepStrictEqual(warnings, [
+      `the active password of ACR token ${acrTokenName("registry-access", "dev", "team-b")} on mycompany.azurecr.io ` +
+        `expires in 6 days (${soon}); run \`pulumi up\` to rotate it (is the scheduled rotation running?)`,
+    ]);
+    // A slot never generated is null, not absent: absent, it reads as unknown and hides the whole output.
+    const namespaces = run.outputs.namespaces as Record<
+      string,
+      { acrTokens: { password2Expiry?: string }[] }
+    >;
+    assert.strictEqual(namespaces["team-b"].acrTokens[0].password2Expiry, undefined);
+    assert.strictEqual(namespaces["team-b"].acrTokens.length, 1);
+  });
+
+  it("reads nothing into a last deployment without ACR tokens, or none at all", () => {
+    const now = new Date();
+    assert.deepStrictEqual(deployedExpiryWarnings(undefined, now), []);
+    assert.deepStrictEqual(deployedExpiryWarnings({ app: { registries: [] } }, now), []);
+    assert.deepStrictEqual(deployedExpiryWarnings("junk", now), []);
   });
 });
 

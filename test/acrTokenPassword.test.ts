@@ -149,6 +149,7 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
         password,
         activeCreated: "2025-01-01T00:00:00.000Z",
         password1Expiry: "2025-03-02T00:00:00.000Z",
+        password2Expiry: null,
       },
     });
     assert.deepEqual(verifyCalls, [
@@ -163,7 +164,8 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     const result = await provider.create(withoutRepository(inputs()));
     assert.deepEqual(verifyCalls[0].options, {});
     assert.equal("verifyRepository" in (result.outs as object), false);
-    assert.equal("password2Expiry" in (result.outs as object), false);
+    // Present as null, not absent: an absent output would read as unknown in every preview.
+    assert.strictEqual((result.outs as { password2Expiry: unknown }).password2Expiry, null);
   });
 
   it("diff right after creation reports no changes and calls neither Azure nor the registry", async () => {
@@ -545,6 +547,7 @@ describe("AcrTokenPassword serialization", () => {
       password: "not-a-real-password",
       activeCreated: new Date().toISOString(),
       password1Expiry: daysAfter(new Date(), 60).toISOString(),
+      password2Expiry: null,
     } as const;
     assert.deepEqual(await loaded.diff(TOKEN_ID, state, state), { changes: false });
     const old = { ...state, activeCreated: daysAfter(new Date(), -31).toISOString() };
