@@ -87,6 +87,28 @@ export class Recorder {
     return found;
   }
 
+  /**
+   * Everything the engine would diff, per resource, sorted: two runs that give equal snapshots show no diff in
+   * `pulumi preview`.
+   */
+  snapshot(): {
+    type: string;
+    name: string;
+    inputs: unknown;
+    dependsOn: readonly string[];
+    parent: string;
+  }[] {
+    return this.resources
+      .map((r) => ({
+        type: r.type,
+        name: r.name,
+        inputs: r.rawInputs,
+        dependsOn: r.dependsOn,
+        parent: r.parent,
+      }))
+      .sort((a, b) => `${a.type}/${a.name}`.localeCompare(`${b.type}/${b.name}`));
+  }
+
   /** `type/name` of every resource, sorted: a compact picture of what the program declares. */
   summary(): string[] {
     return this.resources.map((r) => `${r.type}/${r.name}`).sort();

@@ -187,6 +187,16 @@ describe("External Secrets delivery (under mocks)", () => {
     }
   });
 
+  it("is deterministic with ACR tokens and ESO objects too: a second run declares the same", async () => {
+    const again = await runProgram(stackConfig(mixed()), { stack: "dev" });
+    const snapshot = again.recorder.snapshot();
+    assert.deepStrictEqual(snapshot, run.recorder.snapshot());
+    const types = new Set(snapshot.map((r) => r.type));
+    for (const type of [VAULT_SECRET, IDENTITY, FEDERATION, ROLE, SECRET_STORE, EXTERNAL_SECRET]) {
+      assert.ok(types.has(type), `the comparison covers ${type}`);
+    }
+  });
+
   it("exports the delivery and the vault secret per namespace", () => {
     const ns = run.outputs.namespaces as Record<string, Record<string, unknown>>;
     assert.strictEqual(ns["team-a"].delivery, "direct");

@@ -49,6 +49,71 @@ describe("committed stacks", () => {
     });
   }
 
+  it("prod: production pulls from ACR only, through its own pull-only token", async () => {
+    const file = readStackFile(stackFilePath(ROOT, "prod"), { placeholders: true });
+    const run = await runProgram(file.config, { stack: "prod" });
+    assert.deepStrictEqual(run.outputs.namespaces, {
+      production: {
+        secretName: "regcred",
+        delivery: "direct",
+        registries: ["mycompany.azurecr.io"],
+        serviceAccounts: ["default", "app-sa"],
+        acrTokens: [
+          {
+            registry: "mycompany.azurecr.io",
+            tokenName: "ra-prod-production-c4655130",
+            repositories: ["webapp", "myapp"],
+            activeSlot: "password1",
+            password1Expiry: "2099-12-31T00:00:00.000Z",
+          },
+        ],
+      },
+    });
+    assert.deepStrictEqual(
+      run.recorder.find("azure-native:containerregistry:ScopeMap", "production-mycompany-scope-map").inputs
+        .actions,
+      [
+        "repositories/webapp/content/read",
+        "repositories/webapp/metadata/read",
+        "repositories/myapp/content/read",
+        "repositories/myapp/metadata/read",
+      ],
+    );
+    const password = run.recorder.find(
+      "pulumi-nodejs:dynamic/registry-access:AcrTokenPassword",
+      "production-mycompany-password",
+    );
+    assert.strictEqual(password.inputs.passwordLifetimeDays, 90);
+    assert.strictEqual(password.inputs.rotateAfterDays, 60);
+    assert.strictEqual(
+      run.recorder.find("pulumi:providers:kubernetes", "kubernetes").inputs.context,
+      "prod-aks",
+    );
+  });
+
+  it("dev: ACR plus Docker Hub in both namespaces, GCR in staging", async () => {
+    const file = readStackFile(stackFilePath(ROOT, "dev"), { placeholders: true });
+    const run = await runProgram(file.config, { stack: "dev" });
+    const namespaces = run.outputs.namespaces as Record<
+      string,
+      { registries: string[]; serviceAccounts: string[] }
+    >;
+    assert.deepStrictEqual(namespaces.development.registries, [
+      "https://index.docker.io/v1/",
+      "mycompany.azurecr.io",
+    ]);
+    assert.deepStrictEqual(namespaces.staging.registries, [
+      "https://index.docker.io/v1/",
+      "gcr.io",
+      "mycompany.azurecr.io",
+    ]);
+    assert.deepStrictEqual(namespaces.staging.serviceAccounts, ["default", "app-sa"]);
+    assert.deepStrictEqual(
+      run.recorder.ofType("kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata.name),
+      ["app-sa"],
+    );
+  });
+
   it("dev has development and staging, prod has production", () => {
     const names = (stack: string) =>
       parseSettings(
