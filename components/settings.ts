@@ -194,8 +194,20 @@ function readCredential(problems: Problems, path: string, value: unknown): pulum
   return undefined;
 }
 
+/** Under `registries`, a string where a map belongs may be a credential set at the wrong path: never quote it. */
+function registryMap(problems: Problems, path: string, value: unknown): Raw | undefined {
+  if (typeof value === "string") {
+    problems.add(
+      path,
+      "expected a map, got a string (not shown: it may be a credential set at the wrong path)",
+    );
+    return undefined;
+  }
+  return problems.map(path, value);
+}
+
 function readRegistry(problems: Problems, path: string, id: string, value: unknown): Registry | undefined {
-  const raw = problems.map(path, value);
+  const raw = registryMap(problems, path, value);
   if (!raw) return undefined;
   const type = raw.type;
   if (type === "static") {
@@ -689,7 +701,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
   if (raw.registries === undefined) {
     problems.add("registries", "missing; define at least one registry (see README: Configuration)");
   } else {
-    const map = problems.map("registries", raw.registries);
+    const map = registryMap(problems, "registries", raw.registries);
     for (const [id, value] of Object.entries(map ?? {})) {
       registryTypes.set(id, isMap(value) ? value.type : undefined);
       const registry = readRegistry(problems, child("registries", id), id, value);

@@ -201,6 +201,19 @@ describe("settings", () => {
     );
   });
 
+  it("never quotes a string set where a registry belongs: it may be a misplaced credential", () => {
+    const raw = { ...staticSettings(), registries: { dockerhub: CANARY.hubPassword } };
+    const problems = problemsOf(raw);
+    assert.strictEqual(
+      problems[0],
+      "registries.dockerhub: expected a map, got a string (not shown: it may be a credential set at the wrong path)",
+    );
+    assert.ok(!problems.join("\n").includes(CANARY.hubPassword));
+    assert.deepStrictEqual(problemsOf({ ...staticSettings(), registries: CANARY.hubPassword }).slice(0, 1), [
+      "registries: expected a map, got a string (not shown: it may be a credential set at the wrong path)",
+    ]);
+  });
+
   it("never quotes a credential in an error", () => {
     const raw = staticSettings();
     // A password of the wrong type, and other errors around it.
