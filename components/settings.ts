@@ -768,6 +768,27 @@ function decode(text: string): unknown {
   }
 }
 
+/**
+ * The warning for static passwords that the stack file holds in plain text: the engine marks a config key
+ * secret when any value in it was set with `--secret`, so a `registries` key that is not secret holds its
+ * passwords as written in Pulumi.<stack>.yaml, and so in git.
+ */
+export function plaintextPasswordWarning(
+  settings: Settings,
+  registriesKeyIsSecret: boolean,
+): string | undefined {
+  if (registriesKeyIsSecret) return undefined;
+  const ids = Object.values(settings.registries)
+    .filter((r) => r.type === "static")
+    .map((r) => r.id)
+    .sort();
+  if (ids.length === 0) return undefined;
+  return (
+    `the stack file holds ${ids.map((id) => `registries.${id}.password`).join(", ")} in plain text; ` +
+    "set each with `pulumi config set --secret --path 'registries.<id>.password' <value>` so that it is encrypted"
+  );
+}
+
 /** Read the `registry-access:` keys of the running stack and parse them. */
 export function loadSettings(): Settings {
   const prefix = `${CONFIG_NAMESPACE}:`;
@@ -775,5 +796,12 @@ export function loadSettings(): Settings {
   for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
     if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decode(text);
   }
-  return parseSettings(raw);
+  const settings = parseSettings(raw);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as {
+    isConfigSecret(key: string): boolean;
+  };
+  const warning = plaintextPasswordWarning(settings, isConfigSecret(`${prefix}registries`));
+  if (warning) pulumi.log.warn(warning);
+  return settings;
 }

@@ -167,7 +167,7 @@ export interface RunOptions {
   readonly preview?: boolean;
   /** Every resource registration takes this long (for the bench's sequential-script comparison). */
   readonly delayMs?: number;
-  /** Secret config keys (full keys, `registry-access:registries`). */
+  /** Secret config keys (full keys). Defaults to `registry-access:registries`, where credentials live. */
   readonly secretKeys?: readonly string[];
   /** Record into this recorder (to look at what a failing run declared). */
   readonly recorder?: Recorder;
@@ -298,7 +298,10 @@ export async function runProgram(
 ): Promise<ProgramRun> {
   const recorder = options.recorder ?? new Recorder();
   const settled = await installMocks(recorder, options);
-  pulumi.runtime.setAllConfig(encodeConfig(config), [...(options.secretKeys ?? [])]);
+  // As `pulumi config set --secret --path` leaves it, unless a test says otherwise.
+  pulumi.runtime.setAllConfig(encodeConfig(config), [
+    ...(options.secretKeys ?? ["registry-access:registries"]),
+  ]);
   delete require.cache[INDEX];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const exports = require(INDEX) as Record<string, unknown>;

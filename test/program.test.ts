@@ -202,6 +202,26 @@ describe("program (static registries, under mocks)", () => {
     assert.deepStrictEqual(recorder.summary(), [], "no resource may be declared before the config is valid");
   });
 
+  it("warns when the stack file holds static passwords in plain text, and only then", async () => {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    pulumi.log.warn = async (message: string) => {
+      warnings.push(message);
+    };
+    try {
+      await runProgram(stackConfig(staticSettings()), { secretKeys: [] });
+      assert.deepStrictEqual(warnings, [
+        "the stack file holds registries.dockerhub.password, registries.gcr.password, registries.ghcr.password in plain text; " +
+          "set each with `pulumi config set --secret --path 'registries.<id>.password' <value>` so that it is encrypted",
+      ]);
+      warnings.length = 0;
+      await runProgram(stackConfig(staticSettings()), { secretKeys: ["registry-access:registries"] });
+      assert.deepStrictEqual(warnings, []);
+    } finally {
+      pulumi.log.warn = original;
+    }
+  });
+
   it("reads kubernetes:context, clusterIdentifier and kubeconfig for its explicit provider, the kubeconfig as a secret", async () => {
     const kubeconfig = "apiVersion: v1\nusers:\n- name: admin\n  user: { token: canary-kube-token-51c2 }\n";
     const r = await runProgram({

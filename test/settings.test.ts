@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings } from "../components/settings";
+import { parseSettings, plaintextPasswordWarning } from "../components/settings";
 import { CANARY, staticSettings, problemsOf } from "./support/fixtures";
 import { valueOf } from "../scripts/mockRuntime";
 
@@ -55,6 +55,16 @@ describe("settings", () => {
       };
       assert.strictEqual(parseSettings(raw).registries.hub.server, server, server);
     }
+  });
+
+  it("has no plain-text warning for stacks without static registries", () => {
+    const acrOnly = parseSettings({
+      registries: { acr: { type: "acr", server: "mycompany.azurecr.io", resourceGroup: "rg" } },
+      namespaces: { app: { registries: { acr: { repositories: ["app"] } } } },
+    });
+    assert.strictEqual(plaintextPasswordWarning(acrOnly, false), undefined);
+    assert.match(plaintextPasswordWarning(parseSettings(staticSettings()), false)!, /^the stack file holds /);
+    assert.strictEqual(plaintextPasswordWarning(parseSettings(staticSettings()), true), undefined);
   });
 
   it("takes a custom secret name", () => {
