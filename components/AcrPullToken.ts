@@ -75,8 +75,9 @@ export interface AcrPullTokenArgs {
   readonly namespace: string;
   /** Repositories the token may pull: names, or prefixes ending in `/*`. Non-empty. */
   readonly repositories: readonly string[];
-  /** Project and stack name: with the namespace, they make the token name unique on the registry. */
+  /** The Pulumi project: part of the token name's hash, so two projects never share a token. */
   readonly project: string;
+  /** The stack: with the namespace, it makes the token name unique on the registry. */
   readonly stack: string;
 }
 

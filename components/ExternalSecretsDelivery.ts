@@ -40,8 +40,11 @@ export interface ExternalSecretsDeliveryArgs {
   readonly dockerConfigJson: pulumi.Output<string>;
   /** The Kubernetes secret ESO writes. */
   readonly secretName: string;
+  /** The vault, issuer, refresh interval and ESO API version, validated. */
   readonly settings: ExternalSecretsSettings;
+  /** The Pulumi project: part of the hash in the vault secret's and identity's names. */
   readonly project: string;
+  /** The stack: with the namespace, it makes those names unique in a shared vault. */
   readonly stack: string;
 }
 

@@ -14,8 +14,9 @@ export interface NamespaceRegistryAccessArgs {
   readonly namespace: NamespaceSettings;
   /** Name of the pull secret in the namespace. */
   readonly secretName: string;
-  /** Project and stack: part of every ACR token name, which must be unique across stacks sharing a registry. */
+  /** The Pulumi project: part of the hash in ACR token and vault secret names. */
   readonly project: string;
+  /** The stack: ACR token names must be unique across stacks that share a registry. */
   readonly stack: string;
   /** Required when the namespace's delivery is externalSecrets. */
   readonly externalSecrets?: ExternalSecretsSettings;
