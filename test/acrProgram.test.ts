@@ -1,5 +1,4 @@
 import * as assert from "assert";
-import * as pulumi from "@pulumi/pulumi";
 import {
   deployedExpiryWarnings,
   expiryWarning,
@@ -9,6 +8,7 @@ import {
 import { acrTokenName } from "../components/names";
 import { parseSettings } from "../components/settings";
 import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
+import { collectWarnings } from "./support/warnings";
 import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
 const SCOPE_MAP = "azure-native:containerregistry:ScopeMap";
@@ -149,21 +149,14 @@ describe("ACR tokens (under mocks)", () => {
 
 describe("ACR expiry warning (under mocks)", () => {
   it("warns, naming token and registry, when the active password expires within 14 days; not otherwise", async () => {
-    const warnings: string[] = [];
-    const original = pulumi.log.warn;
-    pulumi.log.warn = async (message: string) => {
-      warnings.push(message);
-    };
     const soon = new Date(Date.now() + 3 * 86_400_000 + 3_600_000).toISOString();
-    try {
-      await runProgram(stackConfig(acrSettings()), {
+    const { warnings } = await collectWarnings(() =>
+      runProgram(stackConfig(acrSettings()), {
         stack: "dev",
         state: (type, name) =>
           type === PASSWORD && name === "team-b-acr-password" ? { password1Expiry: soon } : undefined,
-      });
-    } finally {
-      pulumi.log.warn = original;
-    }
+      }),
+    );
     // team-a's password expires in 2099 (the mock's default): no warning for it.
     assert.deepStrictEqual(warnings, [
       `the active password of ACR token ${acrTokenName("registry-access", "dev", "team-b")} on mycompany.azurecr.io ` +
@@ -174,11 +167,6 @@ describe("ACR expiry warning (under mocks)", () => {
 
 describe("ACR expiry warning in a preview (under mocks)", () => {
   it("warns from the last deployment's outputs, once, when a password in use expires within 14 days", async () => {
-    const warnings: string[] = [];
-    const original = pulumi.log.warn;
-    pulumi.log.warn = async (message: string) => {
-      warnings.push(message);
-    };
     const soon = new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString();
     const later = new Date(Date.now() + 60 * 86_400_000).toISOString();
     const token = (ns: string, activeSlot: string) => ({
@@ -190,9 +178,8 @@ describe("ACR expiry warning in a preview (under mocks)", () => {
       password1Expiry: soon,
       password2Expiry: later,
     });
-    let run: ProgramRun;
-    try {
-      run = await runProgram(stackConfig(acrSettings()), {
+    const { result: run, warnings } = await collectWarnings(() =>
+      runProgram(stackConfig(acrSettings()), {
         stack: "dev",
         preview: true,
         lastDeployment: {
@@ -204,10 +191,8 @@ describe("ACR expiry warning in a preview (under mocks)", () => {
         },
         // This run's values say nothing about expiry: a preview must not warn from them.
         state: (type) => (type === PASSWORD ? { password1Expiry: soon } : undefined),
-      });
-    } finally {
-      pulumi.log.warn = original;
-    }
+      }),
+    );
     assert.deepStrictEqual(warnings, [
       `the active password of ACR token ${acrTokenName("registry-access", "dev", "team-b")} on mycompany.azurecr.io ` +
         `expires in 6 days (${soon}); run \`pulumi up\` to rotate it (is the scheduled rotation running?)`,

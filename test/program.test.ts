@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CANARY, staticSettings } from "./support/fixtures";
+import { collectWarnings } from "./support/warnings";
 import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
 const NS = "kubernetes:core/v1:Namespace";
@@ -203,23 +204,15 @@ describe("program (static registries, under mocks)", () => {
   });
 
   it("warns when the stack file holds static passwords in plain text, and only then", async () => {
-    const warnings: string[] = [];
-    const original = pulumi.log.warn;
-    pulumi.log.warn = async (message: string) => {
-      warnings.push(message);
-    };
-    try {
-      await runProgram(stackConfig(staticSettings()), { secretKeys: [] });
-      assert.deepStrictEqual(warnings, [
-        "the stack file holds registries.dockerhub.password, registries.gcr.password, registries.ghcr.password in plain text; " +
-          "set each with `pulumi config set --secret --path 'registries.<id>.password' <value>` so that it is encrypted",
-      ]);
-      warnings.length = 0;
-      await runProgram(stackConfig(staticSettings()), { secretKeys: ["registry-access:registries"] });
-      assert.deepStrictEqual(warnings, []);
-    } finally {
-      pulumi.log.warn = original;
-    }
+    const plain = await collectWarnings(() => runProgram(stackConfig(staticSettings()), { secretKeys: [] }));
+    assert.deepStrictEqual(plain.warnings, [
+      "the stack file holds registries.dockerhub.password, registries.gcr.password, registries.ghcr.password in plain text; " +
+        "set each with `pulumi config set --secret --path 'registries.<id>.password' <value>` so that it is encrypted",
+    ]);
+    const encrypted = await collectWarnings(() =>
+      runProgram(stackConfig(staticSettings()), { secretKeys: ["registry-access:registries"] }),
+    );
+    assert.deepStrictEqual(encrypted.warnings, []);
   });
 
   it("reads kubernetes:context, clusterIdentifier and kubeconfig for its explicit provider, the kubeconfig as a secret", async () => {
