@@ -1,93 +1,103 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { deployedExpiryWarnings } from "./components/AcrPullToken";
+import { readLastDeployment } from "./components/lastDeployment";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { loadSettings } from "./components/settings";
+import { checkVaultAuthorization } from "./components/vaultAuthorization";
 
-// Every problem in the stack's config is reported here, at once, before any resource is declared.
-const settings = loadSettings();
-const project = pulumi.getProject();
-const stack = pulumi.getStack();
+/** The program: Pulumi awaits the function and exports what it returns. */
+async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknown>> }> {
+  // Every problem in the stack's config is reported here, at once, before any resource is declared.
+  const settings = loadSettings();
+  const project = pulumi.getProject();
+  const stack = pulumi.getStack();
+  // ESO delivery needs a vault on Azure RBAC: checked before anything is declared.
+  if (settings.externalSecrets && settings.namespaces.some((n) => n.delivery === "externalSecrets")) {
+    await checkVaultAuthorization(settings.externalSecrets);
+  }
 
-const kubernetesConfig = new pulumi.Config("kubernetes");
-const kubernetes = new k8s.Provider("kubernetes", {
-  // An explicit provider does not read `kubernetes:` config by itself.
-  // A kubeconfig may carry credentials: keep it a secret in state.
-  kubeconfig: kubernetesConfig.getSecret("kubeconfig"),
-  context: kubernetesConfig.get("context"),
-  // A stable identity: a new kubeconfig path or context name (CI vs a laptop) must not replace every object.
-  clusterIdentifier: kubernetesConfig.get("clusterIdentifier") ?? `${project}-${stack}`,
-  // Without it a credential change deletes and re-creates the pull secret: a window of failed pulls.
-  enableSecretMutable: true,
-  // Adopt namespaces and secrets that the kubectl-era script created.
-  upsertExistingObjects: true,
-  enableServerSideApply: true,
-});
+  const kubernetesConfig = new pulumi.Config("kubernetes");
+  const kubernetes = new k8s.Provider("kubernetes", {
+    // An explicit provider does not read `kubernetes:` config by itself.
+    // A kubeconfig may carry credentials: keep it a secret in state.
+    kubeconfig: kubernetesConfig.getSecret("kubeconfig"),
+    context: kubernetesConfig.get("context"),
+    // A stable identity: a new kubeconfig path or context name (CI vs a laptop) must not replace every object.
+    clusterIdentifier: kubernetesConfig.get("clusterIdentifier") ?? `${project}-${stack}`,
+    // Without it a credential change deletes and re-creates the pull secret: a window of failed pulls.
+    enableSecretMutable: true,
+    // Adopt namespaces and secrets that the kubectl-era script created.
+    upsertExistingObjects: true,
+    enableServerSideApply: true,
+  });
 
-const access = settings.namespaces.map(
-  (namespace) =>
-    new NamespaceRegistryAccess(
-      namespace.name,
+  const access = settings.namespaces.map(
+    (namespace) =>
+      new NamespaceRegistryAccess(
+        namespace.name,
+        {
+          namespace,
+          secretName: settings.secretName,
+          project,
+          stack,
+          externalSecrets: settings.externalSecrets,
+        },
+        { providers: { kubernetes } },
+      ),
+  );
+
+  if (settings.monitoring) {
+    new PullFailureAlerts(
+      "pull-alerts",
       {
-        namespace,
-        secretName: settings.secretName,
-        project,
-        stack,
-        externalSecrets: settings.externalSecrets,
+        monitoring: settings.monitoring,
+        namespaces: settings.namespaces.map((n) => n.name),
+        externalSecretsNamespaces: settings.namespaces
+          .filter((n) => n.delivery === "externalSecrets")
+          .map((n) => n.name),
       },
       { providers: { kubernetes } },
-    ),
-);
+    );
+  }
 
-if (settings.monitoring) {
-  new PullFailureAlerts(
-    "pull-alerts",
-    {
-      monitoring: settings.monitoring,
-      namespaces: settings.namespaces.map((n) => n.name),
-      externalSecretsNamespaces: settings.namespaces
-        .filter((n) => n.delivery === "externalSecrets")
-        .map((n) => n.name),
-    },
-    { providers: { kubernetes } },
-  );
+  // `pulumi preview` warns about ACR passwords that expire within 14 days from what the last deployment recorded:
+  // a rotation that is due leaves this run's values unknown until `up` applies it. `up` warns from its own values.
+  if (pulumi.runtime.isDryRun()) {
+    const deployed = await readLastDeployment(pulumi.getOrganization(), project, stack);
+    for (const warning of deployedExpiryWarnings(deployed?.namespaces, new Date())) pulumi.log.warn(warning);
+  }
+
+  /** Per namespace: the pull secret, the registries in it and the service accounts wired. No credential. */
+  const namespaces = pulumi
+    .all(
+      access.map((a) =>
+        pulumi
+          .all([
+            a.namespaceName,
+            a.secretName,
+            a.delivery,
+            a.vaultSecretName,
+            a.servers,
+            a.serviceAccounts,
+            a.acrTokens,
+          ])
+          .apply(([name, secretName, delivery, vaultSecretName, registries, serviceAccounts, acrTokens]) => ({
+            name,
+            summary: {
+              secretName,
+              delivery,
+              ...(vaultSecretName ? { vaultSecretName } : {}),
+              registries,
+              serviceAccounts,
+              ...(acrTokens.length ? { acrTokens } : {}),
+            },
+          })),
+      ),
+    )
+    .apply((list) => Object.fromEntries(list.map((n) => [n.name, n.summary])));
+  return { namespaces };
 }
 
-// `pulumi preview` warns about ACR passwords that expire within 14 days from what the last deployment recorded:
-// a rotation that is due leaves this run's values unknown until `up` applies it.
-const lastDeployment = new pulumi.StackReference(`${pulumi.getOrganization()}/${project}/${stack}`);
-if (pulumi.runtime.isDryRun()) {
-  lastDeployment.getOutput("namespaces").apply((deployed) => {
-    for (const warning of deployedExpiryWarnings(deployed, new Date())) pulumi.log.warn(warning);
-  });
-}
-
-/** Per namespace: the pull secret, the registries in it and the service accounts wired. No credential. */
-export const namespaces = pulumi
-  .all(
-    access.map((a) =>
-      pulumi
-        .all([
-          a.namespaceName,
-          a.secretName,
-          a.delivery,
-          a.vaultSecretName,
-          a.servers,
-          a.serviceAccounts,
-          a.acrTokens,
-        ])
-        .apply(([name, secretName, delivery, vaultSecretName, registries, serviceAccounts, acrTokens]) => ({
-          name,
-          summary: {
-            secretName,
-            delivery,
-            ...(vaultSecretName ? { vaultSecretName } : {}),
-            registries,
-            serviceAccounts,
-            ...(acrTokens.length ? { acrTokens } : {}),
-          },
-        })),
-    ),
-  )
-  .apply((list) => Object.fromEntries(list.map((n) => [n.name, n.summary])));
+export = main;

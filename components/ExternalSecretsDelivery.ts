@@ -2,7 +2,7 @@ import * as azure from "@pulumi/azure-native";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { externalSecretManifest, secretStoreManifest } from "./externalSecretsManifests";
-import { boundedName, MANAGED_BY_LABELS } from "./names";
+import { ADOPT_ANNOTATIONS, boundedName, MANAGED_BY_LABELS } from "./names";
 import { ExternalSecretsSettings } from "./settings";
 
 /** The built-in role "Key Vault Secrets User": read secret contents, nothing else. */
@@ -13,6 +13,12 @@ export const STORE_SERVICE_ACCOUNT = "registry-access-store";
 export const STORE_NAME = "registry-access";
 /** Audience of workload identity federation tokens. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
+/**
+ * How long `up` waits for the ExternalSecret to be Ready. On a first deploy ESO cannot read the vault until Azure
+ * has propagated the role assignment and the federated credential: Azure documents up to 10 minutes for RBAC
+ * changes ("Troubleshoot Azure RBAC"), and the provider's default await is 10 minutes.
+ */
+export const EXTERNAL_SECRET_TIMEOUT_SECONDS = 1800;
 
 /** The vault secret of a namespace: Key Vault allows letters, digits and hyphens, at most 127. */
 export function vaultSecretName(project: string, stack: string, namespace: string): string {
@@ -134,12 +140,14 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
             namespace: args.namespace,
             labels: { ...MANAGED_BY_LABELS },
             annotations: {
+              ...ADOPT_ANNOTATIONS,
               "azure.workload.identity/client-id": identity.clientId,
               "azure.workload.identity/tenant-id": identity.tenantId,
             },
           },
         },
-        child,
+        // It may exist before the program (adopted by upsert); left in place when the namespace leaves ESO.
+        { ...child, retainOnDelete: true },
       );
       const storeManifest = secretStoreManifest({
         apiVersion: eso.apiVersion,
@@ -154,10 +162,15 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
           ...storeManifest,
           apiVersion: eso.apiVersion,
           kind: "SecretStore",
-          metadata: { ...(storeManifest.metadata as object), namespace: args.namespace },
+          metadata: {
+            ...(storeManifest.metadata as object),
+            namespace: args.namespace,
+            annotations: { ...ADOPT_ANNOTATIONS },
+          },
         },
-        // The store can authenticate only once the federation and the role exist.
-        { ...child, dependsOn: [storeAccount, federation, reader] },
+        // The store can authenticate only once the federation and the role exist. Retained like its account:
+        // without the ExternalSecret it does nothing.
+        { ...child, dependsOn: [storeAccount, federation, reader], retainOnDelete: true },
       );
       storeRef = { kind: "SecretStore", name: STORE_NAME };
       storeDependencies.push(store);
@@ -184,16 +197,30 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
           ...metadata,
           namespace: args.namespace,
           annotations: {
+            ...ADOPT_ANNOTATIONS,
             // `up` succeeds only once ESO has written the pull secret from the vault.
             "pulumi.com/waitFor": "condition=Ready",
+            "pulumi.com/timeoutSeconds": String(EXTERNAL_SECRET_TIMEOUT_SECONDS),
             // Deleting the ExternalSecret (switching back to direct delivery) must not garbage-collect the pull
             // secret it owns: the direct secret takes it over in place.
             "pulumi.com/deletionPropagationPolicy": "orphan",
           },
         },
       },
-      { ...child, dependsOn: [vaultSecret, ...storeDependencies] },
+      // Not retained: switching back to direct delivery must remove it, or ESO would keep writing the vault's
+      // last value over the direct secret. deleteBeforeReplace: a replacement (a new clusterIdentifier) deletes
+      // the old object first, orphaning the pull secret, then creates it again; the default create-then-delete
+      // would adopt the live object by upsert and then delete it.
+      { ...child, dependsOn: [vaultSecret, ...storeDependencies], deleteBeforeReplace: true },
     );
+    if (!pulumi.runtime.isDryRun()) {
+      pulumi.log.info(
+        `ExternalSecret ${STORE_NAME} in ${namespaceName}: \`up\` waits up to ${EXTERNAL_SECRET_TIMEOUT_SECONDS / 60} ` +
+          `minutes for ESO to report it Ready. On a first deploy Azure may take 10 minutes to let the ` +
+          `namespace's identity read its vault secret.`,
+        this.externalSecret,
+      );
+    }
 
     this.vaultSecretName = vaultSecret.name;
     this.identityClientId = clientId;

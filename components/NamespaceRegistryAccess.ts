@@ -3,11 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
 import { ExternalSecretsDelivery } from "./ExternalSecretsDelivery";
-import { MANAGED_BY_LABELS } from "./names";
+import { ADOPT_ANNOTATIONS, MANAGED_BY_LABELS } from "./names";
 import { ExternalSecretsSettings, NamespaceSettings } from "./settings";
-
-/** Field manager of every server-side-apply patch: stable, so each `up` re-owns the same fields. */
-export const FIELD_MANAGER = "registry-access";
 
 export interface NamespaceRegistryAccessArgs {
   /** The validated settings of this namespace. */
@@ -63,7 +60,13 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
 
     const namespace = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: ns.name, labels: { ...ns.labels }, annotations: { ...ns.annotations } } },
+      {
+        metadata: {
+          name: ns.name,
+          labels: { ...ns.labels },
+          annotations: { ...ns.annotations, ...ADOPT_ANNOTATIONS },
+        },
+      },
       retained,
     );
 
@@ -114,7 +117,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             namespace: namespace.metadata.name,
             labels: { ...MANAGED_BY_LABELS },
             // Take `data` over from the manager of a secret made by `kubectl create secret` or by ESO.
-            annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": FIELD_MANAGER },
+            annotations: { ...ADOPT_ANNOTATIONS },
           },
           type: "kubernetes.io/dockerconfigjson",
           data: {
@@ -133,7 +136,12 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         new k8s.core.v1.ServiceAccount(
           `${name}-sa-${sa.name}`,
           {
-            metadata: { name: sa.name, namespace: namespace.metadata.name, labels: { ...MANAGED_BY_LABELS } },
+            metadata: {
+              name: sa.name,
+              namespace: namespace.metadata.name,
+              labels: { ...MANAGED_BY_LABELS },
+              annotations: { ...ADOPT_ANNOTATIONS },
+            },
             imagePullSecrets: pullSecrets,
           },
           { ...retained, dependsOn: [pullSecret] },
@@ -145,7 +153,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             metadata: {
               name: sa.name,
               namespace: namespace.metadata.name,
-              annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": FIELD_MANAGER },
+              annotations: { ...ADOPT_ANNOTATIONS },
             },
             imagePullSecrets: pullSecrets,
           },

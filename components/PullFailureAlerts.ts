@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { STORE_NAME } from "./ExternalSecretsDelivery";
-import { MANAGED_BY_LABELS } from "./names";
+import { ADOPT_ANNOTATIONS, MANAGED_BY_LABELS } from "./names";
 import { pullAlertRules } from "./pullAlerts";
 import { MonitoringSettings } from "./settings";
 
@@ -38,10 +38,13 @@ export class PullFailureAlerts extends pulumi.ComponentResource {
           name: `registry-access-${pulumi.getStack()}`,
           namespace: args.monitoring.namespace,
           labels: { ...args.monitoring.labels, ...MANAGED_BY_LABELS },
+          annotations: { ...ADOPT_ANNOTATIONS },
         },
         spec,
       },
-      { parent: this },
+      // Removed with `monitoring`. deleteBeforeReplace: a replacement must not adopt the live rule by upsert and
+      // then delete it.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.ruleName = rule.metadata.name;
     this.registerOutputs({ ruleName: this.ruleName });

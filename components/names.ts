@@ -5,6 +5,19 @@ export const MANAGED_BY_LABELS: Readonly<Record<string, string>> = Object.freeze
   "app.kubernetes.io/managed-by": "registry-access",
 });
 
+/** Field manager of every server-side-apply patch: stable, so each `up` re-owns the same fields. */
+export const FIELD_MANAGER = "registry-access";
+
+/**
+ * Annotations that adopt an object another manager wrote (kubectl, a Helm chart, ESO): server-side apply with
+ * force takes the fields over instead of failing `up` with a conflict. Every object that can exist before the
+ * program carries them, because the provider's upsertExistingObjects adopts it.
+ */
+export const ADOPT_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({
+  "pulumi.com/patchForce": "true",
+  "pulumi.com/patchFieldManager": FIELD_MANAGER,
+});
+
 /** Kubernetes DNS-1123 label: namespace names. */
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Kubernetes DNS-1123 subdomain: secret and service account names. */

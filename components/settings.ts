@@ -579,7 +579,8 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
   if (!(ESO_API_VERSIONS as readonly unknown[]).includes(apiVersion)) {
     problems.add(
       `${path}.apiVersion`,
-      `unsupported ${describe(apiVersion)}; use ${ESO_API_VERSIONS.join(" or ")} (v1beta1 for operators before v0.17)`,
+      `unsupported ${describe(apiVersion)}; use external-secrets.io/v1 for ESO 0.16 or later, or ` +
+        `external-secrets.io/v1beta1 for ESO 0.10 to 0.16 (ESO 0.17 no longer serves v1beta1)`,
     );
   }
   let clusterSecretStore: string | undefined;

@@ -175,6 +175,31 @@ export interface RunOptions {
   readonly lastDeployment?: Record<string, unknown>;
   /** Extra state a test wants a resource to come back with (an expiry date, say). */
   readonly state?: (type: string, name: string) => Record<string, unknown> | undefined;
+  /**
+   * Answers to invokes, by token, over the defaults (the last deployment's outputs, and a vault on Azure RBAC).
+   * An answer that throws makes the invoke fail, as the engine's would.
+   */
+  readonly invokes?: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>>;
+}
+
+/** The invokes the program makes, answered as the engine and azure-native answer them. */
+function defaultInvokes(
+  options: RunOptions,
+): Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> {
+  return {
+    // pkg/resource/deploy/builtins.go: readStackOutputs returns { name, outputs, secretOutputNames }.
+    "pulumi:pulumi:readStackOutputs": (inputs) => ({
+      name: inputs.name,
+      outputs: options.lastDeployment ?? {},
+      secretOutputNames: [],
+    }),
+    // Microsoft.KeyVault/vaults GET: the permission model is properties.enableRbacAuthorization.
+    "azure-native:keyvault:getVault": (inputs) => ({
+      id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${inputs.vaultName}`,
+      name: inputs.vaultName,
+      properties: { enableRbacAuthorization: true, tenantId: "11111111-1111-1111-1111-111111111111" },
+    }),
+  };
 }
 
 export interface ProgramRun {
@@ -221,16 +246,21 @@ export async function installMocks(
         const state = {
           ...args.inputs,
           ...computedState(args.type, args.name, args.inputs),
-          ...(args.type === "pulumi:pulumi:StackReference"
-            ? { outputs: options.lastDeployment ?? {}, secretOutputNames: [] }
-            : {}),
           ...options.state?.(args.type, args.name),
         };
         return { id: (state.id as string) ?? `${args.name}-id`, state };
       },
       call: (args) => {
         recorder.calls.push({ token: args.token, inputs: args.inputs });
-        throw new Error(`unmocked call ${args.token}: the program must not look anything up`);
+        const answer = { ...defaultInvokes(options), ...options.invokes }[args.token];
+        if (!answer) throw new Error(`unmocked call ${args.token}: the program must not look anything up`);
+        try {
+          return answer(args.inputs);
+        } catch (err) {
+          // The engine answers a failed invoke with a gRPC status whose `details` the SDK reports.
+          const message = err instanceof Error ? err.message : String(err);
+          throw Object.assign(new Error(message), { code: 2, details: message });
+        }
       },
     },
     options.project ?? "registry-access",
@@ -304,7 +334,9 @@ export async function runProgram(
   ]);
   delete require.cache[INDEX];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const exports = require(INDEX) as Record<string, unknown>;
+  const program = require(INDEX) as (() => Promise<Record<string, unknown>>) | Record<string, unknown>;
+  // index.ts exports its main function, as Pulumi's run.ts calls it.
+  const exports = typeof program === "function" ? await program() : program;
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(exports)) {
     outputs[key] = await valueOf(value as pulumi.Output<unknown>);

@@ -270,7 +270,7 @@ describe("External Secrets variants (under mocks)", () => {
         "externalSecrets.keyVault.resourceGroup: missing; set the vault's resource group",
         "externalSecrets.oidcIssuerUrl: missing; set the cluster's OIDC issuer (AKS: az aks show --query oidcIssuerProfile.issuerUrl)",
         'externalSecrets.refreshInterval: "1d" is not a duration ESO accepts: a positive Go duration such as 1h, 30m or 1h30m',
-        'externalSecrets.apiVersion: unsupported "external-secrets.io/v2"; use external-secrets.io/v1 or external-secrets.io/v1beta1 (v1beta1 for operators before v0.17)',
+        'externalSecrets.apiVersion: unsupported "external-secrets.io/v2"; use external-secrets.io/v1 for ESO 0.16 or later, or external-secrets.io/v1beta1 for ESO 0.10 to 0.16 (ESO 0.17 no longer serves v1beta1)',
       ]);
       return true;
     });
