@@ -4,7 +4,7 @@ import pulumi from "@pulumi/eslint-plugin";
 export default tseslint.config({ ignores: ["node_modules/**", "bin/**"] }, ...tseslint.configs.recommended, {
   files: ["**/*.ts"],
   plugins: { "@pulumi": pulumi },
-  languageOptions: { parserOptions: { project: "./tsconfig.json" } },
+  languageOptions: { parserOptions: { project: "./tsconfig.dev.json" } },
   rules: {
     "@pulumi/no-output-in-template-literal": "error",
     "@pulumi/no-output-instance-in-template-literal": "error",
