@@ -9,6 +9,9 @@ type Map = Record<string, unknown>;
 
 interface Step {
   readonly name?: string;
+  readonly id?: string;
+  readonly if?: string;
+  readonly "continue-on-error"?: boolean;
   readonly uses?: string;
   readonly run?: string;
   readonly with?: Record<string, unknown>;
@@ -20,7 +23,7 @@ interface Job {
   readonly needs?: string | string[];
   readonly environment?: string;
   readonly permissions?: Record<string, string>;
-  readonly concurrency?: { group: string; "cancel-in-progress": boolean };
+  readonly concurrency?: { group: string; "cancel-in-progress": boolean; queue?: string };
   readonly strategy?: { matrix?: { include?: Record<string, string>[] } };
   readonly env?: Record<string, string>;
   readonly steps: Step[];
@@ -48,13 +51,18 @@ const workflows: Record<string, Workflow> = Object.fromEntries(files.map((f) => 
 const preview = workflows["preview.yml"];
 const deploy = workflows["deploy.yml"];
 const scheduled = workflows["scheduled.yml"];
+const e2e = workflows["e2e.yml"];
+
+/** The workflows that log in to Azure and run Pulumi on the stacks. */
+const STACK_WORKFLOWS = ["deploy.yml", "preview.yml", "scheduled.yml"];
 
 function action(step: Step): string | undefined {
   return step.uses?.split("@")[0];
 }
 
+/** The steps that run a Pulumi command on a stack (without `command`, the action only installs the CLI). */
 function pulumiSteps(job: Job): Step[] {
-  return job.steps.filter((s) => action(s) === "pulumi/actions");
+  return job.steps.filter((s) => action(s) === "pulumi/actions" && s.with?.command !== undefined);
 }
 
 /** The stacks a job runs Pulumi on: its matrix's, or its own `env.STACK`. */
@@ -140,6 +148,68 @@ function driftProblems(job: Job): string[] {
   return problems;
 }
 
+const DEPLOY_CLIENT_ID = "${{ vars.AZURE_CLIENT_ID }}";
+const PREVIEW_CLIENT_ID = "${{ vars.AZURE_PREVIEW_CLIENT_ID }}";
+
+/**
+ * Pull requests log in as the read-only preview identity and never name the deploy identity; everything else
+ * logs in as the deploy identity.
+ */
+function identityProblems(file: string, workflow: Workflow): string[] {
+  const want = file === "preview.yml" ? PREVIEW_CLIENT_ID : DEPLOY_CLIENT_ID;
+  const logins = walk(workflow)
+    .filter(([path, v]) => path.endsWith(".uses") && typeof v === "string" && v.startsWith("azure/login@"))
+    .map(([path]) => path.slice(0, -".uses".length));
+  const clientIds = new Map(walk(workflow));
+  const wrongLogins = logins
+    .filter((step) => clientIds.get(`${step}.with.client-id`) !== want)
+    .map((step) => `${step}: logs in as ${String(clientIds.get(`${step}.with.client-id`))}, not ${want}`);
+  const deployNamed =
+    file === "preview.yml"
+      ? walk(workflow)
+          .filter(([, v]) => typeof v === "string" && v.includes("vars.AZURE_CLIENT_ID"))
+          .map(([path]) => `${path}: names the deploy identity`)
+      : [];
+  return [...wrongLogins, ...deployNamed];
+}
+
+/** Every `up` group waits in line (queue: max) and never cancels: no pending deploy is replaced by a later run. */
+function upQueueProblems(workflow: Workflow): string[] {
+  return Object.entries(workflow.jobs)
+    .filter(([, job]) => job.concurrency?.group.startsWith("pulumi-up-"))
+    .flatMap(([id, job]) => {
+      const c = job.concurrency as NonNullable<Job["concurrency"]>;
+      return [
+        ...(c["cancel-in-progress"] === false ? [] : [`${id}: cancel-in-progress is not false`]),
+        ...(c.queue === "max" ? [] : [`${id}: queue is ${String(c.queue)}, not max`]),
+      ];
+    });
+}
+
+/** The jobs that run `npm test` on a pull request, as `file:job`. */
+function pullRequestTestJobs(all: Record<string, Workflow>): string[] {
+  return Object.entries(all)
+    .filter(([, w]) => "pull_request" in w.on)
+    .flatMap(([file, w]) =>
+      Object.entries(w.jobs)
+        .filter(([, job]) => job.steps.some((s) => s.run === "npm test"))
+        .map(([id]) => `${file}:${id}`),
+    );
+}
+
+/** Stops a run whose commit main has moved past (a late queued run, a re-run) before it logs in. */
+const HEAD_GUARD: Step = {
+  name: "Deploy only the head of main",
+  run: [
+    "head=$(git ls-remote origin refs/heads/main | cut -f1)",
+    'if [ "$head" != "$GITHUB_SHA" ]; then',
+    '  echo "::error::main is at $head now, not at $GITHUB_SHA: the run for $head deploys it, this commit included. Nothing was deployed."',
+    "  exit 1",
+    "fi",
+    "",
+  ].join("\n"),
+};
+
 function broken<T>(value: T, change: (copy: T) => void): T {
   const copy = structuredClone(value);
   change(copy);
@@ -156,15 +226,16 @@ const KUBE_CONTEXT_SCRIPT = [
 
 describe("GitHub Actions workflows", () => {
   describe("every file", () => {
-    it("are the three user workflows, all parsed strictly", () => {
-      assert.deepEqual(files.sort(), ["deploy.yml", "preview.yml", "scheduled.yml"]);
+    it("are the four user workflows, all parsed strictly", () => {
+      assert.deepEqual(files.sort(), ["deploy.yml", "e2e.yml", "preview.yml", "scheduled.yml"]);
     });
 
-    it("grant GitHub's OIDC token at the top level", () => {
-      for (const [file, w] of Object.entries(workflows)) {
-        assert.equal(w.permissions["id-token"], "write", file);
-        assert.equal(w.permissions.contents, "read", file);
+    it("grant GitHub's OIDC token at the top level where they log in to Azure, and only there", () => {
+      for (const file of STACK_WORKFLOWS) {
+        assert.equal(workflows[file].permissions["id-token"], "write", file);
+        assert.equal(workflows[file].permissions.contents, "read", file);
       }
+      assert.deepEqual(e2e.permissions, { contents: "read" });
     });
 
     it("pin every action to a major version tag at least, and use these versions", () => {
@@ -178,6 +249,7 @@ describe("GitHub Actions workflows", () => {
         "azure/aks-set-context@v4",
         "azure/login@v2",
         "azure/use-kubelogin@v1",
+        "helm/kind-action@v1",
         "pulumi/actions@v6",
       ]);
     });
@@ -208,7 +280,7 @@ describe("GitHub Actions workflows", () => {
       });
       assert.deepEqual(clientSecrets(copy), [
         ".jobs.dev.env.AZURE_CLIENT_SECRET",
-        ".jobs.prod.steps[3].with.creds",
+        ".jobs.prod.steps[4].with.creds",
       ]);
     });
 
@@ -219,23 +291,24 @@ describe("GitHub Actions workflows", () => {
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[8].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[9].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
 
-    it("cover both dev and prod", () => {
-      for (const [file, w] of Object.entries(workflows))
-        assert.deepEqual(stacksOfWorkflow(w), ["dev", "prod"], file);
+    it("cover both dev and prod where they run Pulumi on the stacks", () => {
+      for (const file of STACK_WORKFLOWS)
+        assert.deepEqual(stacksOfWorkflow(workflows[file]), ["dev", "prod"], file);
+      assert.deepEqual(stacksOfWorkflow(e2e), []);
     });
 
     it("log in the same way in every job: OIDC, kubelogin, the stack's AKS cluster, its context name", () => {
-      const expected: Step[] = [
+      const expected = (clientId: string): Step[] => [
         {
           name: "Azure login (OIDC)",
           uses: "azure/login@v2",
           with: {
-            "client-id": "${{ vars.AZURE_CLIENT_ID }}",
+            "client-id": clientId,
             "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
             "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
           },
@@ -272,11 +345,38 @@ describe("GitHub Actions workflows", () => {
       );
       for (const [file, id, job] of loggingIn) {
         const start = job.steps.findIndex((s) => action(s) === "azure/login");
-        assert.deepEqual(job.steps.slice(start, start + 4), expected, `${file}:${id}`);
+        const clientId = file === "preview.yml" ? PREVIEW_CLIENT_ID : DEPLOY_CLIENT_ID;
+        assert.deepEqual(job.steps.slice(start, start + 4), expected(clientId), `${file}:${id}`);
         // Right before Pulumi: az needs the short-lived GitHub token again for each new access token.
         const firstPulumi = job.steps.findIndex((s) => action(s) === "pulumi/actions");
         assert.equal(firstPulumi, start + 4, `${file}:${id}`);
       }
+    });
+
+    it("log pull requests in as the read-only preview identity, and everything else as the deploy identity", () => {
+      for (const [file, w] of Object.entries(workflows))
+        assert.deepEqual(identityProblems(file, w), [], file);
+      assert.doesNotMatch(readFileSync(join(DIR, "preview.yml"), "utf8"), /AZURE_CLIENT_ID/);
+    });
+
+    it("catch a preview that logs in as, or names, the deploy identity, and a deploy that logs in as the preview", () => {
+      const previewAsDeploy = broken(preview, (w) => {
+        const login = w.jobs.preview.steps.find((s) => action(s) === "azure/login") as { with: Map };
+        login.with["client-id"] = DEPLOY_CLIENT_ID;
+        (w.jobs.preview as { env: Map }).env.ARM_CLIENT_ID = DEPLOY_CLIENT_ID;
+      });
+      assert.deepEqual(identityProblems("preview.yml", previewAsDeploy), [
+        `.jobs.preview.steps[3]: logs in as ${DEPLOY_CLIENT_ID}, not ${PREVIEW_CLIENT_ID}`,
+        ".jobs.preview.env.ARM_CLIENT_ID: names the deploy identity",
+        ".jobs.preview.steps[3].with.client-id: names the deploy identity",
+      ]);
+      const deployAsPreview = broken(deploy, (w) => {
+        const login = w.jobs.prod.steps.find((s) => action(s) === "azure/login") as { with: Map };
+        login.with["client-id"] = PREVIEW_CLIENT_ID;
+      });
+      assert.deepEqual(identityProblems("deploy.yml", deployAsPreview), [
+        `.jobs.prod.steps[4]: logs in as ${PREVIEW_CLIENT_ID}, not ${DEPLOY_CLIENT_ID}`,
+      ]);
     });
 
     it("point each stack at its own AKS cluster variables", () => {
@@ -317,17 +417,17 @@ describe("GitHub Actions workflows", () => {
 
     it("name the stack the same way in every Pulumi step", () => {
       const names = allJobs().flatMap(([, , job]) => pulumiSteps(job).map((s) => s.with?.["stack-name"]));
-      assert.equal(names.length, 7);
+      assert.equal(names.length, 8);
       assert.deepEqual(new Set(names), new Set([STACK_NAME]));
     });
 
-    it("set up Node 20 with the npm cache and install with npm ci", () => {
+    it("set up Node 22 (LTS) with the npm cache and install with npm ci", () => {
       for (const [file, id, job] of allJobs()) {
         assert.deepEqual(
           job.steps.slice(0, 3),
           [
             { uses: "actions/checkout@v4" },
-            { uses: "actions/setup-node@v4", with: { "node-version": 20, cache: "npm" } },
+            { uses: "actions/setup-node@v4", with: { "node-version": 22, cache: "npm" } },
             { run: "npm ci" },
           ],
           `${file}:${id}`,
@@ -339,7 +439,7 @@ describe("GitHub Actions workflows", () => {
       const testing = allJobs().filter(([, , job]) => job.steps.some((s) => s.run === "npm test"));
       assert.deepEqual(
         testing.map(([file, id]) => `${file}:${id}`),
-        ["preview.yml:plan", "preview.yml:preview"],
+        ["preview.yml:test"],
       );
       for (const [file, id, job] of testing) {
         const runs = job.steps.map((s) => s.run);
@@ -349,6 +449,58 @@ describe("GitHub Actions workflows", () => {
           "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils prometheus",
           `${file}:${id}`,
         );
+      }
+    });
+
+    it("run the tests once per pull request", () => {
+      assert.deepEqual(pullRequestTestJobs(workflows), ["preview.yml:test"]);
+      const twice = broken(workflows, (all) => {
+        const steps = all["preview.yml"].jobs.preview.steps as Step[];
+        steps.splice(3, 0, { run: "npm test" });
+      });
+      assert.deepEqual(pullRequestTestJobs(twice), ["preview.yml:test", "preview.yml:preview"]);
+    });
+
+    it("let every up wait in line behind the running one, never cancelling a waiting deploy", () => {
+      for (const file of ["deploy.yml", "scheduled.yml"]) {
+        assert.deepEqual(upQueueProblems(workflows[file]), [], file);
+        assert.equal(Object.keys(workflows[file].jobs).length, 2, file);
+        for (const job of Object.values(workflows[file].jobs)) assert.ok(job.concurrency, file);
+      }
+      const single = broken(deploy, (w) => {
+        delete (w.jobs.prod.concurrency as { queue?: string }).queue;
+        (w.jobs.dev.concurrency as { "cancel-in-progress": boolean })["cancel-in-progress"] = true;
+      });
+      assert.deepEqual(upQueueProblems(single), [
+        "dev: cancel-in-progress is not false",
+        "prod: queue is undefined, not max",
+      ]);
+    });
+
+    it("keep every other job out of the up groups", () => {
+      const groups = allJobs()
+        .filter(([, , job]) => job.concurrency?.group.startsWith("pulumi-up-"))
+        .map(([file, id]) => `${file}:${id}`);
+      assert.deepEqual(groups, [
+        "deploy.yml:dev",
+        "deploy.yml:prod",
+        "scheduled.yml:dev",
+        "scheduled.yml:prod",
+      ]);
+    });
+
+    it("run up only on the head of main, checked after npm ci and before logging in", () => {
+      const upJobs = allJobs().filter(([, , job]) => pulumiSteps(job).some((s) => s.with?.command === "up"));
+      assert.deepEqual(
+        upJobs.map(([file, id]) => `${file}:${id}`),
+        ["deploy.yml:dev", "deploy.yml:prod", "scheduled.yml:dev", "scheduled.yml:prod"],
+      );
+      for (const [file, id, job] of upJobs) {
+        assert.deepEqual(job.steps[3], HEAD_GUARD, `${file}:${id}`);
+        assert.equal(action(job.steps[4]), "azure/login", `${file}:${id}`);
+      }
+      for (const [, , job] of allJobs().filter(([file]) => file === "preview.yml" || file === "e2e.yml")) {
+        assert.ok(!job.steps.some((s) => s.name === HEAD_GUARD.name));
       }
     });
   });
@@ -366,32 +518,67 @@ describe("GitHub Actions workflows", () => {
       });
     });
 
-    it("previews dev and prod with a diff and a pull request comment, after the tests", () => {
+    const PREVIEW_WITH = {
+      command: "preview",
+      "stack-name": STACK_NAME,
+      diff: true,
+      "comment-on-pr": true,
+      "github-token": "${{ secrets.GITHUB_TOKEN }}",
+    };
+
+    it("previews dev and prod with a diff and a pull request comment, once the tests passed", () => {
       const job = preview.jobs.preview;
+      assert.equal(job.needs, "test");
       assert.deepEqual(
         job.strategy?.matrix?.include?.map((e) => e.stack),
         ["dev", "prod"],
       );
-      assert.deepEqual(pulumiSteps(job), [
+      assert.deepEqual(
+        pulumiSteps(job).map((s) => [s.name, s.with]),
+        [
+          ["pulumi preview", PREVIEW_WITH],
+          ["pulumi preview (second attempt)", PREVIEW_WITH],
+        ],
+      );
+      // The tests ran in the job it needs: here nothing but npm ci, the context rename and the retry's wait.
+      assert.deepEqual(
+        job.steps.flatMap((s) => (s.run ? [s.run] : [])),
+        ["npm ci", KUBE_CONTEXT_SCRIPT, "sleep 120"],
+      );
+    });
+
+    it("tries a failed preview once more, two minutes later, with a fresh login", () => {
+      const job = preview.jobs.preview;
+      const first = job.steps.findIndex((s) => action(s) === "pulumi/actions");
+      const retry = "steps.preview.outcome == 'failure'";
+      assert.deepEqual(job.steps.slice(first), [
         {
           name: "pulumi preview",
+          id: "preview",
+          "continue-on-error": true,
           uses: "pulumi/actions@v6",
+          with: PREVIEW_WITH,
+          env: { PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
+        },
+        { name: "Wait before the second attempt", if: retry, run: "sleep 120" },
+        {
+          name: "Azure login again (OIDC)",
+          if: retry,
+          uses: "azure/login@v2",
           with: {
-            command: "preview",
-            "stack-name": STACK_NAME,
-            diff: true,
-            "comment-on-pr": true,
-            "github-token": "${{ secrets.GITHUB_TOKEN }}",
+            "client-id": PREVIEW_CLIENT_ID,
+            "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+            "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
           },
+        },
+        {
+          name: "pulumi preview (second attempt)",
+          if: retry,
+          uses: "pulumi/actions@v6",
+          with: PREVIEW_WITH,
           env: { PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
         },
       ]);
-      const runs = job.steps.flatMap((s) => (s.run ? [s.run] : []));
-      assert.deepEqual(runs.slice(-2), ["npm test", KUBE_CONTEXT_SCRIPT]);
-      assert.ok(
-        job.steps.findIndex((s) => s.run === "npm test") <
-          job.steps.findIndex((s) => action(s) === "azure/login"),
-      );
     });
 
     it("skips the cloud preview for forks, which get no secrets", () => {
@@ -401,16 +588,18 @@ describe("GitHub Actions workflows", () => {
       );
     });
 
-    it("replaces an outdated preview of the same pull request and stack", () => {
+    it("replaces an outdated preview of the same pull request and stack, outside the up groups", () => {
       assert.deepEqual(preview.jobs.preview.concurrency, {
         group: "preview-${{ github.event.pull_request.number }}-${{ matrix.stack }}",
         "cancel-in-progress": true,
       });
     });
 
-    it("plans both stacks offline in a job with no secret and read-only permissions", () => {
-      const plan = preview.jobs.plan;
+    it("tests and plans both stacks offline in a job with no secret and read-only permissions", () => {
+      assert.deepEqual(Object.keys(preview.jobs), ["test", "preview"]);
+      const plan = preview.jobs.test;
       assert.equal(plan.if, undefined);
+      assert.equal(plan.needs, undefined);
       assert.deepEqual(plan.permissions, { contents: "read" });
       assert.deepEqual(
         plan.steps.flatMap((s) => (s.run ? [s.run] : [])),
@@ -448,11 +637,16 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual([dev.env?.STACK, prod.env?.STACK], ["dev", "prod"]);
     });
 
-    it("never runs two ups on one stack at once, and never cancels one", () => {
-      assert.deepEqual(deploy.jobs.dev.concurrency, { group: "pulumi-up-dev", "cancel-in-progress": false });
+    it("never runs two ups on one stack at once, and never cancels one, running or waiting", () => {
+      assert.deepEqual(deploy.jobs.dev.concurrency, {
+        group: "pulumi-up-dev",
+        "cancel-in-progress": false,
+        queue: "max",
+      });
       assert.deepEqual(deploy.jobs.prod.concurrency, {
         group: "pulumi-up-prod",
         "cancel-in-progress": false,
+        queue: "max",
       });
     });
   });
@@ -519,6 +713,46 @@ describe("GitHub Actions workflows", () => {
         assert.deepEqual(scheduled.jobs[id].concurrency, deploy.jobs[id].concurrency, id);
         assert.equal(scheduled.jobs[id].environment, deploy.jobs[id].environment, id);
       }
+    });
+  });
+  describe("e2e.yml", () => {
+    it("runs on pull requests to main and on pushes to main", () => {
+      assert.deepEqual(e2e.on, { pull_request: { branches: ["main"] }, push: { branches: ["main"] } });
+    });
+
+    it("needs no secret, no Azure login and no Pulumi Cloud, so forks run it too", () => {
+      const text = readFileSync(join(DIR, "e2e.yml"), "utf8");
+      assert.doesNotMatch(text, /secrets\.|azure\/|id-token|PULUMI_ACCESS_TOKEN/);
+      assert.deepEqual(Object.keys(e2e.jobs), ["e2e"]);
+      assert.equal(e2e.jobs.e2e.if, undefined);
+      assert.deepEqual(pulumiSteps(e2e.jobs.e2e), []);
+    });
+
+    it("runs npm run test:e2e on a kind cluster with the real Pulumi CLI and a local backend", () => {
+      assert.deepEqual(e2e.jobs.e2e.steps.slice(3), [
+        {
+          name: "Install what the tests start (registry, htpasswd)",
+          run: "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils",
+        },
+        { name: "Kind cluster", uses: "helm/kind-action@v1", with: { cluster_name: "registry-access-e2e" } },
+        { name: "Install the Pulumi CLI", uses: "pulumi/actions@v6" },
+        {
+          name: "npm run test:e2e",
+          run: 'mkdir -p "$RUNNER_TEMP/pulumi-state"\nnpm run test:e2e\n',
+          env: {
+            REGISTRY_ACCESS_E2E_EXTERNAL_CLUSTER: "1",
+            PULUMI_BACKEND_URL: "file://${{ runner.temp }}/pulumi-state",
+            PULUMI_CONFIG_PASSPHRASE: "registry-access-e2e",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+          },
+        },
+      ]);
+    });
+
+    it("stops after 30 minutes, and a newer push replaces a run still going", () => {
+      const job = e2e.jobs.e2e as Job & { "timeout-minutes"?: number };
+      assert.equal(job["timeout-minutes"], 30);
+      assert.deepEqual(job.concurrency, { group: "e2e-${{ github.ref }}", "cancel-in-progress": true });
     });
   });
 });
