@@ -3,6 +3,12 @@
  * and may it pull this repository? Covers HTTP Basic registries and distribution token auth (ACR, Docker
  * Hub, GHCR).
  *
+ * "May it pull" is checked the way a pull does it, and nothing more: a token for scope
+ * `repository:<repo>:pull`, then `HEAD /v2/<repo>/manifests/latest` with the manifest media types a pull
+ * accepts. Listing tags would ask for more than a pull needs: ACR maps `pull` to the permission content_read,
+ * and `GET /v2/<repo>/tags/list` also needs metadata_read (401 with detail Action metadata_read: Azure/acr
+ * issues 600, 676 and 690; renovatebot/renovate issue 14708 and pull request 14711).
+ *
  * Plain functions over Node built-ins only and no module-level mutable state: a Pulumi dynamic provider
  * captures this module by closure serialization. Named imports keep the captured values the real `http`
  * and `https` modules (an `import * as` goes through an interop wrapper object).
@@ -30,7 +36,10 @@ export interface LoginCheck {
 }
 
 export interface CheckOptions {
-  /** Also check that a pull of this repository is authorized (scope repository:<repo>:pull). */
+  /**
+   * Also check that a pull of this repository is authorized: scope repository:<repo>:pull, then its manifest
+   * `latest` (found, or 404 NAME_UNKNOWN or MANIFEST_UNKNOWN once authorized, all count as authorized).
+   */
   readonly repository?: string;
   /** Per-request timeout. Default 10_000 ms. */
   readonly timeoutMs?: number;
@@ -43,6 +52,25 @@ export interface WaitOptions extends CheckOptions {
   readonly initialDelayMs?: number;
   readonly maxDelayMs?: number;
 }
+
+/** Failures that may be a change still propagating, or a network blip: a protocol failure will not go away. */
+const RETRIED: readonly LoginFailure[] = ["bad-credentials", "no-pull-permission", "unreachable"];
+
+/** The tag whose manifest the pull check reads. Any answer but 401/403 after authorization means "may pull". */
+const PROBE_TAG = "latest";
+
+/** What a pull accepts for a manifest: OCI and Docker, image and index (Distribution hides an OCI manifest otherwise). */
+const MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+/** The two reasons a pull is refused to credentials that were accepted; ACR changes take a while to apply. */
+const PULL_REFUSED =
+  "no pull permission on the repository, or the token or its scope map was created or changed moments ago " +
+  "and has not taken effect yet";
 
 /**
  * https://<host> for registries, http:// for localhost, 127.0.0.0/8 and [::1] (as Docker does); Docker Hub
@@ -96,11 +124,11 @@ export async function checkRegistryLogin(login: RegistryLogin, options?: CheckOp
 }
 
 /**
- * Retry checkRegistryLogin with exponential back-off while the failure is "bad-credentials" or "unreachable"
- * (a new ACR password takes time to propagate), until ok or the deadline; returns the last check (detail
- * says how long it tried).
+ * Retry checkRegistryLogin with exponential back-off while the failure is "bad-credentials", "no-pull-permission"
+ * or "unreachable" (a new ACR password, token or scope map takes time to take effect), until ok or the deadline;
+ * returns the last check (detail says how long it tried).
  *
- * The deadline is checked between attempts; one attempt makes up to four requests, each bounded by
+ * The deadline is checked between attempts; one attempt makes up to five requests, each bounded by
  * timeoutMs.
  */
 export async function waitForRegistryLogin(login: RegistryLogin, options?: WaitOptions): Promise<LoginCheck> {
@@ -115,7 +143,7 @@ export async function waitForRegistryLogin(login: RegistryLogin, options?: WaitO
     if (check.ok) {
       return attempt === 1 ? check : { ...check, detail: `${check.detail} (accepted after ${took})` };
     }
-    if (check.failure !== "bad-credentials" && check.failure !== "unreachable") {
+    if (!RETRIED.includes(check.failure ?? "protocol")) {
       return attempt === 1 ? check : { ...check, detail: `${check.detail} (after ${took})` };
     }
     const remainingMs = deadlineMs - elapsedMs;
@@ -184,12 +212,34 @@ async function handshake(
       `${registry} rejected the credentials for ${user} (wrong password, or the token or password has expired)`,
     );
   const attempt: Attempt = { login, repository, timeoutMs, registry, user, fail, rejected };
-  const get = async (url: string, authorization?: string): Promise<Answer | LoginCheck> => {
+  // Declared before the closures that use it (Pulumi's closure serializer needs that).
+  const manifestPath = `/v2/${repository ?? ""}/manifests/${PROBE_TAG}`;
+  const send = async (
+    method: "GET" | "HEAD",
+    url: string,
+    authorization?: string,
+    accept?: string,
+  ): Promise<Answer | LoginCheck> => {
     try {
-      return await httpGet(url, authorization, timeoutMs);
+      return await httpSend(method, url, authorization, timeoutMs, accept);
     } catch (error) {
-      return networkFailure(login.server, url, error, timeoutMs);
+      return networkFailure(login.server, url, error, timeoutMs, "", method);
     }
+  };
+  const get = (url: string, authorization?: string) => send("GET", url, authorization);
+  /**
+   * What a pull asks first: HEAD of the manifest. A HEAD answer has no body, so anything but 200 is asked
+   * again with GET, whose error body says which 404 it is (and what ACR refused).
+   */
+  const manifest = async (
+    authorization?: string,
+  ): Promise<{ answer: Answer | LoginCheck; request: string }> => {
+    const url = `${base}${manifestPath}`;
+    const head = await send("HEAD", url, authorization, MANIFEST_ACCEPT);
+    if (isCheck(head) || head.status === 200) {
+      return { answer: head, request: `HEAD ${manifestPath}` };
+    }
+    return { answer: await send("GET", url, authorization, MANIFEST_ACCEPT), request: `GET ${manifestPath}` };
   };
 
   const root = `${base}/v2/`;
@@ -234,31 +284,34 @@ async function handshake(
   }
 
   const repo = `repository ${JSON.stringify(repository)}`;
-  const tagsPath = `/v2/${repository}/tags/list`;
-  let tags = await get(`${base}${tagsPath}`, auth?.header);
-  if (isCheck(tags)) {
-    return tags;
+  let { answer: pull, request } = await manifest(auth?.header);
+  if (isCheck(pull)) {
+    return pull;
   }
-  if (tags.status === 401 && auth === undefined) {
+  if (pull.status === 401 && auth === undefined) {
     // An open /v2/ but a protected repository: authenticate against this challenge instead.
-    const authorized = await authorize(attempt, tags, `GET ${tagsPath}`);
+    const authorized = await authorize(attempt, pull, request);
     if (authorized.kind === "failed") {
       return authorized.check;
     }
     auth = authorized;
-    tags = await get(`${base}${tagsPath}`, auth.header);
-    if (isCheck(tags)) {
-      return tags;
+    ({ answer: pull, request } = await manifest(auth.header));
+    if (isCheck(pull)) {
+      return pull;
     }
-    if (tags.status === 401 && auth.kind === "basic") {
+    if (pull.status === 401 && auth.kind === "basic") {
       // Basic credentials were never accepted anywhere: they are the likelier culprit.
       return rejected();
     }
   }
-  const nameUnknown = tags.status === 404 && errorCodes(tags.body).includes("NAME_UNKNOWN");
-  if (tags.status === 200 || nameUnknown) {
+  const codes = pull.status === 404 ? errorCodes(pull.body) : [];
+  const yet = codes.includes("NAME_UNKNOWN")
+    ? " (the repository does not exist yet)"
+    : codes.includes("MANIFEST_UNKNOWN")
+      ? ` (it has no tag ${JSON.stringify(PROBE_TAG)})`
+      : "";
+  if (pull.status === 200 || yet !== "") {
     const who = auth ? `accepted the credentials for ${user} and allows` : "needs no credentials for";
-    const yet = nameUnknown ? " (the repository does not exist yet)" : "";
     return {
       ok: true,
       server: login.server,
@@ -267,15 +320,18 @@ async function handshake(
         : `${registry} ${who} pulling ${repo}, so ${user} was not checked${yet}`,
     };
   }
-  if (tags.status === 401 || tags.status === 403) {
-    const reason = challengeError(tags) ?? errorCodes(tags.body).join(", ");
+  if (pull.status === 401 || pull.status === 403) {
+    const reason = challengeError(pull) ?? errorCodes(pull.body).join(", ");
     return fail(
       "no-pull-permission",
       `${registry} accepted the credentials for ${user} but does not allow pulling ${repo} ` +
-        `(GET ${tagsPath} answered ${tags.status}${reason ? ` ${reason}` : ""})`,
+        `(${request} answered ${pull.status}${reason ? ` ${reason}` : ""}): ${PULL_REFUSED}`,
     );
   }
-  return fail("protocol", unexpected(registry, `GET ${tagsPath}`, tags, "200, 401, 403 or 404 NAME_UNKNOWN"));
+  return fail(
+    "protocol",
+    unexpected(registry, request, pull, "200, 401, 403, or 404 NAME_UNKNOWN or MANIFEST_UNKNOWN"),
+  );
 }
 
 /** Turn a 401 challenge into an Authorization header: Basic directly, Bearer via the token service. */
@@ -330,7 +386,7 @@ async function authorize(attempt: Attempt, answer: Answer, request: string): Pro
   }
   let answerFromTokenService: Answer;
   try {
-    answerFromTokenService = await httpGet(tokenUrl.toString(), basic, timeoutMs);
+    answerFromTokenService = await httpSend("GET", tokenUrl.toString(), basic, timeoutMs);
   } catch (error) {
     return failed(networkFailure(login.server, realmShown, error, timeoutMs, "its token service"));
   }
@@ -344,7 +400,7 @@ async function authorize(attempt: Attempt, answer: Answer, request: string): Pro
         ? fail(
             "no-pull-permission",
             `${registry} accepted the credentials for ${user} but its token service ${realmShown} refused ` +
-              `to grant pull of repository ${JSON.stringify(repository)} (403)`,
+              `to grant pull of repository ${JSON.stringify(repository)} (403): ${PULL_REFUSED}`,
           )
         : fail("bad-credentials", `${registry}: token service ${realmShown} refused ${user} (403)`),
     );
@@ -402,11 +458,12 @@ function networkFailure(
   error: unknown,
   timeoutMs: number,
   what = "",
+  method = "GET",
 ): LoginCheck {
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
   const codeText = typeof code === "string" ? code : "";
   const target = what === "" ? `registry ${server}` : `registry ${server} (${what})`;
-  const where = `(GET ${stripQuery(url)})`;
+  const where = `(${method} ${stripQuery(url)})`;
   if (codeText === "REGISTRY_HANDSHAKE_TIMEOUT") {
     return {
       ok: false,
@@ -555,23 +612,29 @@ function redact(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * One GET with a hard deadline over the whole exchange (connect, headers and body), a fresh agent (no
+ * One GET or HEAD with a hard deadline over the whole exchange (connect, headers and body), a fresh agent (no
  * pooled sockets outlive the call) and a bounded body.
  */
-function httpGet(url: string, authorization: string | undefined, timeoutMs: number): Promise<Answer> {
+function httpSend(
+  method: "GET" | "HEAD",
+  url: string,
+  authorization: string | undefined,
+  timeoutMs: number,
+  accept = "application/json",
+): Promise<Answer> {
   // Everything an inner closure uses is declared before that closure: Pulumi's closure serializer cannot
   // resolve a `const` used (in a nested function) above its declaration.
   return new Promise<Answer>((resolve, reject) => {
     const target = new URL(url);
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     const headers: Record<string, string> = {
-      Accept: "application/json",
+      Accept: accept,
       "User-Agent": "registry-access-handshake",
     };
     if (authorization !== undefined) {
       headers["Authorization"] = authorization;
     }
-    const request = send(target, { method: "GET", headers, agent: false });
+    const request = send(target, { method, headers, agent: false });
     let timer: ReturnType<typeof setTimeout> | undefined = undefined;
     let response: IncomingMessage | undefined = undefined;
     let settled = false;

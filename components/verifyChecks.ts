@@ -197,12 +197,15 @@ export function reportLine(ok: boolean, subject: string, text: string): string {
 
 /**
  * What an ok line must not hide: a registry that asks for no credentials never tested them, and a repository
- * that does not exist (a typo, say) says nothing about pulling it.
+ * that does not exist (a typo, say) says nothing about pulling it. The pull check reads the manifest `latest`:
+ * ACR answers NAME_UNKNOWN for a repository it does not hold, Docker Distribution MANIFEST_UNKNOWN as for a
+ * missing tag, so "no tag latest" may be a typo too.
  */
 function okNotes(check: LoginCheck): string {
   const notes = [
     / needs no credentials /.test(check.detail) ? "not checked: the registry asks for none" : "",
     /\(the repository does not exist yet\)$/.test(check.detail) ? "the repository does not exist yet" : "",
+    /\(it has no tag "latest"\)$/.test(check.detail) ? 'the repository has no tag "latest"' : "",
   ].filter((n) => n !== "");
   return notes.length ? ` (${notes.join("; ")})` : "";
 }
@@ -460,7 +463,9 @@ function loginFinding(registry: ExpectedRegistry, username: string, result: Logi
         ? `${UP}: it sets a new password on the namespace's token when one is due`
         : `set the current one with \`pulumi config set --secret --path 'registries.${registry.id}.password' <value>\`, then ${UP}`;
   } else if (check.failure === "no-pull-permission") {
-    fix = `${UP}: it writes the token's scope map from the stack's repositories`;
+    fix =
+      `${UP}: it writes the token's scope map from the stack's repositories ` +
+      "(right after an `up`, verify again shortly: a changed scope map takes a while to take effect)";
   }
   return { ok: false, subject: result.server, text, ...(fix !== undefined ? { fix } : {}) };
 }

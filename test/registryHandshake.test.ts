@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { createServer, Server } from "http";
+import { createServer, request as httpRequest, Server } from "http";
 import { createServer as createTcpServer, Socket } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -10,7 +10,13 @@ import {
   RegistryLogin,
   waitForRegistryLogin,
 } from "../components/registryHandshake";
-import { FakeTokenRegistry, startFakeTokenRegistry } from "./support/fakeTokenRegistry";
+import {
+  makeAcrTokenPasswordProvider,
+  type AcrTokenPasswordInputs,
+  type AcrTokenPasswordOutputs,
+} from "../components/acrTokenPassword";
+import { AcrRegistry, startAcrRegistry } from "./support/acrRegistry";
+import { startArmServer, TEST_BEARER_TOKEN, type ArmServer } from "./support/armServer";
 import { freePort, RunningRegistry, startRegistry } from "./support/registryServer";
 
 const ALICE_PASSWORD = "Alice-pw-9f2c1e77";
@@ -108,7 +114,9 @@ describe("checkRegistryLogin with HTTP Basic (Docker Distribution, htpasswd)", (
   before(async () => {
     registry = await startRegistry({ users: { alice: ALICE_PASSWORD, bob: "Bob-pw-55aa01" } });
     alice = { server: registry.server, username: "alice", password: ALICE_PASSWORD };
-    await registry.pushTinyImage(alice, "team/app", "v1");
+    // An OCI manifest: Distribution serves it only to a client that accepts the OCI media types.
+    await registry.pushTinyImage(alice, "team/app", "latest");
+    await registry.pushTinyImage(alice, "team/tagged", "v1");
   });
   after(async () => {
     await registry?.stop();
@@ -148,7 +156,7 @@ describe("checkRegistryLogin with HTTP Basic (Docker Distribution, htpasswd)", (
     assertNoSecrets(check, [ALICE_PASSWORD]);
   });
 
-  it("authorizes a pull of a pushed repository (tags/list answers 200)", async () => {
+  it("authorizes a pull of a pushed OCI image: its manifest is found, so the Accept header names the OCI types", async () => {
     assert.deepEqual(await checkRegistryLogin(alice, { repository: "team/app" }), {
       ok: true,
       server: registry.server,
@@ -156,23 +164,36 @@ describe("checkRegistryLogin with HTTP Basic (Docker Distribution, htpasswd)", (
     });
   });
 
-  it("counts 404 NAME_UNKNOWN for a repository not pushed yet as authorized", async () => {
-    assert.deepEqual(await checkRegistryLogin(alice, { repository: "team/not-yet" }), {
-      ok: true,
-      server: registry.server,
-      detail:
-        `registry ${registry.server} accepted the credentials for user "alice" and allows pulling ` +
-        'repository "team/not-yet" (the repository does not exist yet)',
+  // Distribution answers a manifest of a repository that does not exist with MANIFEST_UNKNOWN, as it does a
+  // missing tag: both are authorized reads that found nothing, so both pass.
+  for (const [repository, what] of [
+    ["team/tagged", "images, but none tagged latest"],
+    ["team/not-yet", "a repository not pushed yet"],
+  ]) {
+    it(`counts 404 MANIFEST_UNKNOWN (${what}) as authorized, and says there is no tag latest`, async () => {
+      assert.deepEqual(await checkRegistryLogin(alice, { repository }), {
+        ok: true,
+        server: registry.server,
+        detail:
+          `registry ${registry.server} accepted the credentials for user "alice" and allows pulling ` +
+          `repository "${repository}" (it has no tag "latest")`,
+      });
     });
-  });
+  }
 
   it("rejects the wrong password even when a repository is asked for", async () => {
     const check = await checkRegistryLogin(
       { ...alice, password: WRONG_PASSWORD },
       { repository: "team/app" },
     );
-    assert.equal(check.failure, "bad-credentials");
-    assert.equal(check.ok, false);
+    assert.deepEqual(check, {
+      ok: false,
+      server: registry.server,
+      failure: "bad-credentials",
+      detail:
+        `registry ${registry.server} rejected the credentials for user "alice" ` +
+        "(wrong password, or the token or password has expired)",
+    });
   });
 
   it("throws for an invalid repository name instead of asking the registry", async () => {
@@ -292,125 +313,319 @@ describe("checkRegistryLogin against registries that are open or broken", () => 
   });
 });
 
-describe("checkRegistryLogin with Bearer tokens (fake ACR-like token service)", () => {
-  let fake: FakeTokenRegistry;
-  let alice: RegistryLogin;
+/** What the handshake says when a pull is refused: both causes, since ACR changes take a while to take effect. */
+const NOT_YET =
+  "no pull permission on the repository, or the token or its scope map was created or changed moments ago " +
+  "and has not taken effect yet";
+
+/** The Accept header of a manifest request: the Docker and OCI manifest and index types, as a pull sends. */
+const MANIFEST_ACCEPT =
+  "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, " +
+  "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+const TOKEN_PASSWORD = "Token-pw-6c1f09e4";
+
+describe("checkRegistryLogin against an ACR-like registry (repository-scoped tokens and scope maps)", () => {
+  let acr: AcrRegistry;
+  let teamA: RegistryLogin;
+  let teamB: RegistryLogin;
 
   before(async () => {
-    fake = await startFakeTokenRegistry({
-      users: { alice: ALICE_PASSWORD },
-      pull: { alice: ["team/app", "team/new"] },
-      existing: ["team/app", "team/secret"],
+    acr = await startAcrRegistry({
+      scopeMaps: {
+        // content/read only: what ACR's built-in _repositories_pull grants (Azure/acr issues 600 and 690).
+        "pull-only": [
+          "repositories/team-a/app/content/read",
+          "repositories/team-a/empty/content/read",
+          "repositories/team-a/tools/content/read",
+        ],
+        "team-b": ["repositories/team-b/*/content/read", "repositories/team-b/*/metadata/read"],
+      },
+      tokens: {
+        "ns-team-a": { scopeMap: "pull-only", passwords: [TOKEN_PASSWORD] },
+        "ns-team-b": { scopeMap: "team-b", passwords: [TOKEN_PASSWORD] },
+      },
+      images: {
+        "team-a/app": ["latest", "v1"],
+        "team-a/tools": ["v1"],
+        "team-b/api": ["latest"],
+        "team-c/secret": ["latest"],
+      },
     });
-    alice = { server: fake.server, username: "alice", password: ALICE_PASSWORD };
+    teamA = { server: acr.server, username: "ns-team-a", password: TOKEN_PASSWORD };
+    teamB = { server: acr.server, username: "ns-team-b", password: TOKEN_PASSWORD };
   });
   after(async () => {
-    await fake?.stop();
+    await acr?.stop();
   });
   beforeEach(() => {
-    fake.clearRecords();
+    acr.clearRecords();
   });
 
-  it("accepts good credentials and asks the token service for exactly the challenge's service, no scope", async () => {
-    const check = await checkRegistryLogin(alice);
+  it("the stand-in: a pull token lists no tags (ACR's 401, Action metadata_read: Azure/acr 676, renovate 14708)", async () => {
+    await checkRegistryLogin(teamA, { repository: "team-a/app" });
+    const token = acr.issuedTokens.at(-1) ?? "";
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `http://${acr.server}/v2/team-a/app/tags/list`,
+        { headers: { Authorization: `Bearer ${token}` } },
+        (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString("utf8")));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    assert.deepEqual(
+      { status: answer.status, body: JSON.parse(answer.body) as unknown },
+      {
+        status: 401,
+        body: {
+          errors: [
+            {
+              code: "UNAUTHORIZED",
+              message:
+                "authentication required, visit https://aka.ms/acr/authorization for more information.",
+              detail: [{ Type: "repository", Name: "team-a/app", Action: "metadata_read" }],
+            },
+          ],
+        },
+      },
+    );
+  });
+
+  it("passes for a token that holds only content_read: it asks for pull and reads the manifest, as a pull does", async () => {
+    const check = await checkRegistryLogin(teamA, { repository: "team-a/app" });
     assert.deepEqual(check, {
       ok: true,
-      server: fake.server,
-      detail: `registry ${fake.server} accepted the credentials for user "alice"`,
+      server: acr.server,
+      detail: `registry ${acr.server} accepted the credentials for user "ns-team-a" and allows pulling repository "team-a/app"`,
     });
-    assert.deepEqual(fake.tokenRequests, [
+    assert.deepEqual(acr.tokenRequests, [
       {
-        url: `/oauth2/token?service=127.0.0.1%3A${fake.port}`,
-        service: fake.server,
-        scopes: [],
-        username: "alice",
+        url: `/oauth2/token?service=127.0.0.1%3A${acr.port}&scope=repository%3Ateam-a%2Fapp%3Apull`,
+        service: acr.server,
+        scopes: ["repository:team-a/app:pull"],
+        username: "ns-team-a",
         status: 200,
+        granted: ["team-a/app:content_read"],
       },
     ]);
-    assert.deepEqual(fake.registryRequests, [
-      { path: "/v2/", auth: "none", status: 401 },
-      { path: "/v2/", auth: "bearer", status: 200 },
-    ]);
-    assertNoSecrets(check, [ALICE_PASSWORD, ...fake.issuedTokens]);
-  });
-
-  it("asks for scope repository:<repo>:pull and authorizes a pull of an existing repository", async () => {
-    const check = await checkRegistryLogin(alice, { repository: "team/app" });
-    assert.deepEqual(check, {
-      ok: true,
-      server: fake.server,
-      detail: `registry ${fake.server} accepted the credentials for user "alice" and allows pulling repository "team/app"`,
-    });
-    assert.deepEqual(fake.tokenRequests, [
+    assert.deepEqual(acr.registryRequests, [
+      { method: "GET", path: "/v2/", auth: "none", status: 401 },
+      { method: "GET", path: "/v2/", auth: "bearer", status: 200 },
       {
-        url: `/oauth2/token?service=127.0.0.1%3A${fake.port}&scope=repository%3Ateam%2Fapp%3Apull`,
-        service: fake.server,
-        scopes: ["repository:team/app:pull"],
-        username: "alice",
+        method: "HEAD",
+        path: "/v2/team-a/app/manifests/latest",
+        auth: "bearer",
         status: 200,
+        accept: MANIFEST_ACCEPT,
       },
     ]);
-    assert.deepEqual(fake.registryRequests, [
-      { path: "/v2/", auth: "none", status: 401 },
-      { path: "/v2/", auth: "bearer", status: 200 },
-      { path: "/v2/team/app/tags/list", auth: "bearer", status: 200 },
-    ]);
+    assertNoSecrets(check, [TOKEN_PASSWORD, ...acr.issuedTokens]);
   });
 
-  it("counts NAME_UNKNOWN for an allowed repository as authorized", async () => {
-    assert.deepEqual(await checkRegistryLogin(alice, { repository: "team/new" }), {
+  it("passes for an in-scope repository with no image yet (404 NAME_UNKNOWN once authorized)", async () => {
+    assert.deepEqual(await checkRegistryLogin(teamA, { repository: "team-a/empty" }), {
       ok: true,
-      server: fake.server,
+      server: acr.server,
       detail:
-        `registry ${fake.server} accepted the credentials for user "alice" and allows pulling ` +
-        'repository "team/new" (the repository does not exist yet)',
+        `registry ${acr.server} accepted the credentials for user "ns-team-a" and allows pulling ` +
+        'repository "team-a/empty" (the repository does not exist yet)',
+    });
+    // HEAD carries no body: the GET that follows reads which 404 it is.
+    assert.deepEqual(
+      acr.registryRequests.slice(2).map((r) => `${r.method} ${r.path} ${r.auth} ${r.status}`),
+      [
+        "HEAD /v2/team-a/empty/manifests/latest bearer 404",
+        "GET /v2/team-a/empty/manifests/latest bearer 404",
+      ],
+    );
+  });
+
+  it("passes for an in-scope repository whose images have no tag latest (404 MANIFEST_UNKNOWN)", async () => {
+    assert.deepEqual(await checkRegistryLogin(teamA, { repository: "team-a/tools" }), {
+      ok: true,
+      server: acr.server,
+      detail:
+        `registry ${acr.server} accepted the credentials for user "ns-team-a" and allows pulling ` +
+        'repository "team-a/tools" (it has no tag "latest")',
     });
   });
 
-  it("reports a repository the token does not grant as no-pull-permission", async () => {
-    const check = await checkRegistryLogin(alice, { repository: "team/secret" });
+  it("passes for repositories under a team-b/* prefix, at any depth", async () => {
+    assert.deepEqual(
+      [
+        await checkRegistryLogin(teamB, { repository: "team-b/api" }),
+        await checkRegistryLogin(teamB, { repository: "team-b/tools/lint" }),
+      ],
+      [
+        {
+          ok: true,
+          server: acr.server,
+          detail: `registry ${acr.server} accepted the credentials for user "ns-team-b" and allows pulling repository "team-b/api"`,
+        },
+        {
+          ok: true,
+          server: acr.server,
+          detail:
+            `registry ${acr.server} accepted the credentials for user "ns-team-b" and allows pulling ` +
+            'repository "team-b/tools/lint" (the repository does not exist yet)',
+        },
+      ],
+    );
+  });
+
+  it("fails for a repository outside the scope map, naming both causes and neither password nor token", async () => {
+    const check = await checkRegistryLogin(teamA, { repository: "team-c/secret" });
     assert.deepEqual(check, {
       ok: false,
-      server: fake.server,
+      server: acr.server,
       failure: "no-pull-permission",
       detail:
-        `registry ${fake.server} accepted the credentials for user "alice" but does not allow pulling ` +
-        'repository "team/secret" (GET /v2/team/secret/tags/list answered 401 insufficient_scope)',
+        `registry ${acr.server} accepted the credentials for user "ns-team-a" but does not allow pulling ` +
+        `repository "team-c/secret" (GET /v2/team-c/secret/manifests/latest answered 401 UNAUTHORIZED): ${NOT_YET}`,
     });
-    assert.deepEqual(fake.registryRequests.at(-1), {
-      path: "/v2/team/secret/tags/list",
-      auth: "bearer",
-      status: 401,
-    });
-    assertNoSecrets(check, [ALICE_PASSWORD, ...fake.issuedTokens]);
+    assert.deepEqual(
+      acr.tokenRequests.map((r) => r.granted),
+      [[]],
+    );
+    assertNoSecrets(check, [TOKEN_PASSWORD, ...acr.issuedTokens]);
   });
 
-  it("reports a token endpoint 401 as bad-credentials and never calls the registry with a token", async () => {
+  it("fails for a prefix look-alike: team-b/* does not cover team-bx/api", async () => {
+    const check = await checkRegistryLogin(teamB, { repository: "team-bx/api" });
+    assert.equal(check.failure, "no-pull-permission");
+  });
+
+  it("fails for a wrong password (token service 401) and never calls the registry with a token", async () => {
     const check = await checkRegistryLogin(
-      { ...alice, password: WRONG_PASSWORD },
-      { repository: "team/app" },
+      { ...teamA, password: WRONG_PASSWORD },
+      { repository: "team-a/app" },
     );
     assert.deepEqual(check, {
       ok: false,
-      server: fake.server,
+      server: acr.server,
       failure: "bad-credentials",
       detail:
-        `registry ${fake.server} rejected the credentials for user "alice" ` +
+        `registry ${acr.server} rejected the credentials for user "ns-team-a" ` +
         "(wrong password, or the token or password has expired)",
     });
     assert.deepEqual(
-      fake.tokenRequests.map((r) => r.status),
+      acr.tokenRequests.map((r) => r.status),
       [401],
     );
-    assert.deepEqual(fake.registryRequests, [{ path: "/v2/", auth: "none", status: 401 }]);
-    assertNoSecrets(check, [WRONG_PASSWORD, ALICE_PASSWORD]);
+    assert.deepEqual(acr.registryRequests, [{ method: "GET", path: "/v2/", auth: "none", status: 401 }]);
+    assertNoSecrets(check, [WRONG_PASSWORD, TOKEN_PASSWORD]);
+  });
+
+  it("accepts good credentials without a repository and asks for exactly the challenge's service, no scope", async () => {
+    const check = await checkRegistryLogin(teamA);
+    assert.deepEqual(check, {
+      ok: true,
+      server: acr.server,
+      detail: `registry ${acr.server} accepted the credentials for user "ns-team-a"`,
+    });
+    assert.deepEqual(
+      acr.tokenRequests.map((r) => [r.url, r.scopes]),
+      [[`/oauth2/token?service=127.0.0.1%3A${acr.port}`, []]],
+    );
+  });
+});
+
+describe("checkRegistryLogin with a token service that refuses an ungranted scope (403)", () => {
+  it("reports no-pull-permission, naming both causes", async () => {
+    const acr = await startAcrRegistry({
+      scopeMaps: { m: ["repositories/team-a/app/content/read"] },
+      tokens: { "ns-team-a": { scopeMap: "m", passwords: [TOKEN_PASSWORD] } },
+      refuseUngrantedScopes: true,
+    });
+    try {
+      const check = await checkRegistryLogin(
+        { server: acr.server, username: "ns-team-a", password: TOKEN_PASSWORD },
+        { repository: "team-c/secret" },
+      );
+      assert.deepEqual(check, {
+        ok: false,
+        server: acr.server,
+        failure: "no-pull-permission",
+        detail:
+          `registry ${acr.server} accepted the credentials for user "ns-team-a" but its token service ` +
+          `${acr.realm} refused to grant pull of repository "team-c/secret" (403): ${NOT_YET}`,
+      });
+    } finally {
+      await acr.stop();
+    }
+  });
+});
+
+describe("checkRegistryLogin sends credentials to a token service only over https, or http on loopback", () => {
+  const login = (server: string): RegistryLogin => ({
+    server,
+    username: "ns-team-a",
+    password: TOKEN_PASSWORD,
+  });
+
+  // 0.0.0.0 reaches this machine's own servers, so a refusal that was removed would show up as a token request.
+  for (const [what, realm] of [
+    [
+      "0.0.0.0 (not a loopback name, though it reaches this machine)",
+      (port: number) => `http://0.0.0.0:${port}/oauth2/token`,
+    ],
+    ["a remote host", () => "http://auth.example.com/oauth2/token"],
+  ] as const) {
+    it(`refuses a plain-http realm on ${what}, sends it nothing and never shows the password`, async () => {
+      const acr = await startAcrRegistry({
+        scopeMaps: { m: [] },
+        tokens: { "ns-team-a": { scopeMap: "m", passwords: [TOKEN_PASSWORD] } },
+        realm,
+      });
+      try {
+        const check = await checkRegistryLogin(login(acr.server), { timeoutMs: 2_000 });
+        const shown = realm(acr.port);
+        assert.deepEqual(check, {
+          ok: false,
+          server: acr.server,
+          failure: "protocol",
+          detail: `registry ${acr.server} points to token service ${shown}, which is not https; refusing to send the credentials`,
+        });
+        assert.deepEqual(acr.tokenRequests, []);
+        assertNoSecrets(check, [TOKEN_PASSWORD]);
+      } finally {
+        await acr.stop();
+      }
+    });
+  }
+
+  it("sends them to a plain-http realm on 127.0.0.1 (loopback, where Docker talks http too)", async () => {
+    const acr = await startAcrRegistry({
+      scopeMaps: { m: [] },
+      tokens: { "ns-team-a": { scopeMap: "m", passwords: [TOKEN_PASSWORD] } },
+    });
+    try {
+      assert.match(acr.realm, /^http:\/\/127\.0\.0\.1:\d+\/oauth2\/token$/);
+      assert.deepEqual(await checkRegistryLogin(login(acr.server)), {
+        ok: true,
+        server: acr.server,
+        detail: `registry ${acr.server} accepted the credentials for user "ns-team-a"`,
+      });
+      assert.deepEqual(
+        acr.tokenRequests.map((r) => [r.username, r.status]),
+        [["ns-team-a", 200]],
+      );
+    } finally {
+      await acr.stop();
+    }
   });
 });
 
 describe("checkRegistryLogin with an unusual token service", () => {
   it("sends a service with commas and quotes back exactly and reads the `token` field", async () => {
-    const fake = await startFakeTokenRegistry({
-      users: { alice: ALICE_PASSWORD },
+    const fake = await startAcrRegistry({
+      scopeMaps: { m: [] },
+      tokens: { alice: { scopeMap: "m", passwords: [ALICE_PASSWORD] } },
       service: 'acr, "west" region=eu',
       tokenField: "token",
     });
@@ -433,22 +648,25 @@ describe("checkRegistryLogin with an unusual token service", () => {
 
 describe("waitForRegistryLogin", () => {
   const fast = { initialDelayMs: 10, maxDelayMs: 40, deadlineMs: 2_000 };
+  const pullOnly = (repository: string) => ({
+    scopeMaps: { m: [`repositories/${repository}/content/read`] },
+    tokens: { "ns-team-a": { scopeMap: "m", passwords: [TOKEN_PASSWORD] } },
+  });
+  const teamA = (server: string): RegistryLogin => ({
+    server,
+    username: "ns-team-a",
+    password: TOKEN_PASSWORD,
+  });
 
   it("retries bad-credentials until a new password is accepted (third attempt)", async () => {
-    const fake = await startFakeTokenRegistry({
-      users: { alice: ALICE_PASSWORD },
-      rejectFirstTokenRequests: 2,
-    });
+    const fake = await startAcrRegistry({ ...pullOnly("team-a/app"), rejectFirstTokenRequests: 2 });
     try {
-      const check = await waitForRegistryLogin(
-        { server: fake.server, username: "alice", password: ALICE_PASSWORD },
-        fast,
-      );
+      const check = await waitForRegistryLogin(teamA(fake.server), fast);
       assert.equal(check.ok, true);
       assert.match(
         check.detail,
         new RegExp(
-          `^registry ${fake.server} accepted the credentials for user "alice" \\(accepted after 3 attempts in \\d+\\.\\d s\\)$`,
+          `^registry ${fake.server} accepted the credentials for user "ns-team-a" \\(accepted after 3 attempts in \\d+\\.\\d s\\)$`,
         ),
       );
       assert.deepEqual(
@@ -461,14 +679,14 @@ describe("waitForRegistryLogin", () => {
   });
 
   it("returns the last bad-credentials failure after the deadline, saying it gave up", async () => {
-    const fake = await startFakeTokenRegistry({ users: { alice: ALICE_PASSWORD } });
+    const fake = await startAcrRegistry(pullOnly("team-a/app"));
     try {
       const check = await waitForRegistryLogin(
-        { server: fake.server, username: "alice", password: WRONG_PASSWORD },
+        { ...teamA(fake.server), password: WRONG_PASSWORD },
         { ...fast, deadlineMs: 300 },
       );
       const match = new RegExp(
-        `^registry ${fake.server} rejected the credentials for user "alice" \\(wrong password, or the token or ` +
+        `^registry ${fake.server} rejected the credentials for user "ns-team-a" \\(wrong password, or the token or ` +
           `password has expired\\); gave up after (\\d+) attempts in (\\d+\\.\\d) s$`,
       ).exec(check.detail);
       assert.ok(match, check.detail);
@@ -499,12 +717,9 @@ describe("waitForRegistryLogin", () => {
   });
 
   it("does not retry a protocol failure", async () => {
-    const fake = await startFakeTokenRegistry({ users: { alice: ALICE_PASSWORD }, brokenStatus: 500 });
+    const fake = await startAcrRegistry({ ...pullOnly("team-a/app"), brokenStatus: 500 });
     try {
-      const check = await waitForRegistryLogin(
-        { server: fake.server, username: "alice", password: ALICE_PASSWORD },
-        fast,
-      );
+      const check = await waitForRegistryLogin(teamA(fake.server), fast);
       assert.deepEqual(check, {
         ok: false,
         server: fake.server,
@@ -517,15 +732,47 @@ describe("waitForRegistryLogin", () => {
     }
   });
 
-  it("does not retry no-pull-permission", async () => {
-    const fake = await startFakeTokenRegistry({ users: { alice: ALICE_PASSWORD } });
+  it("retries no pull permission until a changed scope map takes effect (third token request)", async () => {
+    const fake = await startAcrRegistry({ ...pullOnly("team-a/app"), images: { "team-a/api": ["latest"] } });
     try {
-      const check = await waitForRegistryLogin(
-        { server: fake.server, username: "alice", password: ALICE_PASSWORD },
-        { ...fast, repository: "team/app" },
+      fake.setScopeMap("m", ["repositories/team-a/*/content/read"], { afterTokenRequests: 3 });
+      const check = await waitForRegistryLogin(teamA(fake.server), { ...fast, repository: "team-a/api" });
+      assert.equal(check.ok, true, check.detail);
+      assert.match(
+        check.detail,
+        new RegExp(
+          `^registry ${fake.server} accepted the credentials for user "ns-team-a" and allows pulling repository ` +
+            `"team-a/api" \\(accepted after 3 attempts in \\d+\\.\\d s\\)$`,
+        ),
       );
+      assert.deepEqual(
+        fake.tokenRequests.map((r) => r.granted),
+        [[], [], ["team-a/api:content_read"]],
+      );
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  it("gives up on no pull permission at the deadline, naming both causes", async () => {
+    const fake = await startAcrRegistry(pullOnly("team-a/app"));
+    try {
+      const check = await waitForRegistryLogin(teamA(fake.server), {
+        ...fast,
+        deadlineMs: 300,
+        repository: "team-c/secret",
+      });
       assert.equal(check.failure, "no-pull-permission");
-      assert.equal(fake.tokenRequests.length, 1);
+      const match = new RegExp(
+        `^registry ${fake.server.replace(/\./g, "\\.")} accepted the credentials for user "ns-team-a" but does not allow ` +
+          'pulling repository "team-c/secret" \\(GET /v2/team-c/secret/manifests/latest answered 401 UNAUTHORIZED\\): ' +
+          "no pull permission on the repository, or the token or its scope map was created or changed moments ago " +
+          "and has not taken effect yet; gave up after (\\d+) attempts in \\d+\\.\\d s$",
+      ).exec(check.detail);
+      assert.ok(match, check.detail);
+      assert.ok(Number(match[1]) >= 2, "it did retry");
+      assert.equal(Number(match[1]), fake.tokenRequests.length);
+      assertNoSecrets(check, [TOKEN_PASSWORD, ...fake.issuedTokens]);
     } finally {
       await fake.stop();
     }
@@ -534,30 +781,163 @@ describe("waitForRegistryLogin", () => {
 
 describe("closure serialization (the module runs inside a Pulumi dynamic provider)", () => {
   it("serializes checkRegistryLogin and the serialized copy performs the handshake", async () => {
-    const fake = await startFakeTokenRegistry({
-      users: { alice: ALICE_PASSWORD },
-      pull: { alice: ["team/app"] },
+    const fake = await startAcrRegistry({
+      scopeMaps: { m: ["repositories/team-a/app/content/read"] },
+      tokens: { "ns-team-a": { scopeMap: "m", passwords: [TOKEN_PASSWORD] } },
     });
     try {
       const serialized = await pulumi.runtime.serializeFunction(
-        () => (login: RegistryLogin) => checkRegistryLogin(login, { repository: "team/app" }),
+        () => (login: RegistryLogin) => checkRegistryLogin(login, { repository: "team-a/app" }),
       );
       const module = { exports: {} as Record<string, () => (login: RegistryLogin) => Promise<LoginCheck>> };
       new Function("module", "exports", "require", serialized.text)(module, module.exports, require);
       const check = await module.exports[serialized.exportName]()({
         server: fake.server,
-        username: "alice",
-        password: ALICE_PASSWORD,
+        username: "ns-team-a",
+        password: TOKEN_PASSWORD,
       });
       assert.deepEqual(check, {
         ok: true,
         server: fake.server,
         detail:
-          `registry ${fake.server} accepted the credentials for user "alice" and allows pulling ` +
-          'repository "team/app" (the repository does not exist yet)',
+          `registry ${fake.server} accepted the credentials for user "ns-team-a" and allows pulling ` +
+          'repository "team-a/app" (the repository does not exist yet)',
       });
     } finally {
       await fake.stop();
     }
+  });
+});
+
+describe("closure serialization of waitForRegistryLogin (what the provider captures)", () => {
+  it("the serialized copy retries no pull permission until the scope map change takes effect", async () => {
+    const fake = await startAcrRegistry({
+      scopeMaps: { m: [] },
+      tokens: { "ns-team-a": { scopeMap: "m", passwords: [TOKEN_PASSWORD] } },
+      images: { "team-a/app": ["latest"] },
+    });
+    try {
+      fake.setScopeMap("m", ["repositories/team-a/app/content/read"], { afterTokenRequests: 2 });
+      const serialized = await pulumi.runtime.serializeFunction(
+        () => (login: RegistryLogin) =>
+          waitForRegistryLogin(login, { repository: "team-a/app", initialDelayMs: 10, deadlineMs: 2_000 }),
+      );
+      const module = { exports: {} as Record<string, () => (login: RegistryLogin) => Promise<LoginCheck>> };
+      new Function("module", "exports", "require", serialized.text)(module, module.exports, require);
+      const check = await module.exports[serialized.exportName]()({
+        server: fake.server,
+        username: "ns-team-a",
+        password: TOKEN_PASSWORD,
+      });
+      assert.equal(check.ok, true, check.detail);
+      assert.deepEqual(
+        fake.tokenRequests.map((r) => r.granted),
+        [[], ["team-a/app:content_read"]],
+      );
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe("the dynamic provider's cut-over against the local ARM server and the ACR-like registry", () => {
+  const SUB = "00000000-0000-0000-0000-000000000001";
+  const REGISTRY_ID = `/subscriptions/${SUB}/resourceGroups/rg-registry/providers/Microsoft.ContainerRegistry/registries/mycompany`;
+  let arm: ArmServer;
+  let acr: AcrRegistry;
+  let provider: pulumi.dynamic.ResourceProvider<AcrTokenPasswordInputs, AcrTokenPasswordOutputs>;
+
+  const inputs = (verifyRepository: string): AcrTokenPasswordInputs => ({
+    tokenId: `${REGISTRY_ID}/tokens/ns-team-a`,
+    scopeMapId: `${REGISTRY_ID}/scopeMaps/ns-team-a`,
+    loginServer: acr.server,
+    passwordLifetimeDays: 60,
+    rotateAfterDays: 30,
+    verifyRepository,
+    armEndpoint: arm.endpoint,
+  });
+
+  before(async () => {
+    arm = await startArmServer();
+    // An ARM stand-in that holds registries and tokens (issue 8, item 2) generates passwords only for a token that
+    // exists: create it there. One that does not model them has no such methods and needs nothing.
+    const resources = arm as ArmServer &
+      Partial<{ createRegistry(id: string): void; createToken(id: string, scopeMapId: string): unknown }>;
+    resources.createRegistry?.(REGISTRY_ID);
+    resources.createToken?.(`${REGISTRY_ID}/tokens/ns-team-a`, `${REGISTRY_ID}/scopeMaps/ns-team-a`);
+    acr = await startAcrRegistry({
+      // The actions this program writes for repositories [team-a/app, team-a/tools/*] (content and metadata read).
+      scopeMaps: {
+        "ns-team-a": [
+          "repositories/team-a/app/content/read",
+          "repositories/team-a/app/metadata/read",
+          "repositories/team-a/tools/*/content/read",
+          "repositories/team-a/tools/*/metadata/read",
+        ],
+      },
+      // The token accepts exactly the passwords ARM generated for it.
+      tokens: {
+        "ns-team-a": {
+          scopeMap: "ns-team-a",
+          passwords: () =>
+            arm.issued.filter((p) => p.tokenId.endsWith("/tokens/ns-team-a")).map((p) => p.value),
+        },
+      },
+      images: { "team-a/app": ["latest"] },
+    });
+    provider = makeAcrTokenPasswordProvider({
+      credential: {
+        getToken: async () => ({ token: TEST_BEARER_TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }),
+      },
+      // The real handshake, with a shorter back-off than the two minutes of a real `up`.
+      verify: (login, options) =>
+        waitForRegistryLogin(login, { ...options, initialDelayMs: 10, maxDelayMs: 40, deadlineMs: 300 }),
+      pollIntervalMs: 1,
+      tlsCa: arm.caPem,
+    });
+  });
+  after(async () => {
+    await acr?.stop();
+    await arm?.close();
+  });
+  beforeEach(() => {
+    arm.reset();
+    acr.clearRecords();
+  });
+
+  it("create: the password ARM generated passes the pull check, and becomes the state", async () => {
+    const result = await provider.create?.(inputs("team-a/app"));
+    assert.equal(arm.issued.length, 1);
+    assert.equal(result?.outs?.password, arm.issued[0].value);
+    assert.deepEqual(
+      acr.tokenRequests.map((r) => [r.username, r.scopes, r.status, r.granted]),
+      [["ns-team-a", ["repository:team-a/app:pull"], 200, ["team-a/app:content_read"]]],
+    );
+    assert.deepEqual(acr.registryRequests.at(-1), {
+      method: "HEAD",
+      path: "/v2/team-a/app/manifests/latest",
+      auth: "bearer",
+      status: 200,
+      accept: MANIFEST_ACCEPT,
+    });
+  });
+
+  it("create fails for a repository outside the scope map, naming both causes and not the password", async () => {
+    await assert.rejects(provider.create?.(inputs("team-c/app")) ?? Promise.resolve(), (error: Error) => {
+      const password = arm.issued[0]?.value ?? "";
+      assert.ok(password !== "" && !error.message.includes(password), error.message);
+      assert.match(
+        error.message,
+        new RegExp(
+          `^Registry ${acr.server.replace(/\./g, "\\.")} did not accept the new password1 of ACR token ns-team-a: ` +
+            `registry ${acr.server.replace(/\./g, "\\.")} accepted the credentials for user "ns-team-a" but does not ` +
+            'allow pulling repository "team-c/app" \\(GET /v2/team-c/app/manifests/latest answered 401 UNAUTHORIZED\\): ' +
+            "no pull permission on the repository, or the token or its scope map was created or changed moments ago " +
+            "and has not taken effect yet; gave up after \\d+ attempts in \\d+\\.\\d s\\. " +
+            "No pull secret was written; the next `pulumi up` generates password1 again\\.$",
+        ),
+      );
+      return true;
+    });
   });
 });

@@ -22,19 +22,28 @@ import {
   owningWorkload,
   parseDockerConfigFile,
   PodLike,
+  PROJECT,
   readAuthEntry,
   reportOk,
   UsageError,
   verifyAuthEntries,
 } from "../components/verifyChecks";
 import { main } from "../scripts/verify";
+import { acrTokenName } from "../components/names";
+import { AcrRegistry, startAcrRegistry } from "./support/acrRegistry";
 import { freePort, RunningRegistry, startRegistry } from "./support/registryServer";
 
 const ROOT = path.resolve(__dirname, "..");
 const ALICE_PASSWORD = "Alice-pw-5e1d9c20";
 const CAROL_PASSWORD = "Carol-pw-8a7b6c43";
 const WRONG_PASSWORD = "Wrong-pw-0f4e2d19";
-const ALL_PASSWORDS = [ALICE_PASSWORD, CAROL_PASSWORD, WRONG_PASSWORD];
+const TOKEN_PASSWORD = "Token-pw-2d7a5e31";
+const ALL_PASSWORDS = [ALICE_PASSWORD, CAROL_PASSWORD, WRONG_PASSWORD, TOKEN_PASSWORD];
+
+/** The handshake's reasons for a refused pull (ACR changes take a while to take effect). */
+const NOT_YET =
+  "no pull permission on the repository, or the token or its scope map was created or changed moments ago " +
+  "and has not taken effect yet";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
@@ -340,7 +349,7 @@ describe("verify", () => {
     before(async () => {
       registry = await startRegistry({ users: { alice: ALICE_PASSWORD, carol: CAROL_PASSWORD } });
       server = registry.server;
-      await registry.pushTinyImage({ username: "alice", password: ALICE_PASSWORD }, "team/app", "v1");
+      await registry.pushTinyImage({ username: "alice", password: ALICE_PASSWORD }, "team/app", "latest");
     });
     after(async () => {
       await registry?.stop();
@@ -420,9 +429,10 @@ describe("verify", () => {
         "typo.json",
         dockerConfig({ [server]: userPass("alice", ALICE_PASSWORD) }),
       );
+      // Distribution answers a manifest of a repository it does not know with MANIFEST_UNKNOWN, not NAME_UNKNOWN.
       assert.deepEqual(await verifyInProcess(["--dockerconfigjson", file, "--repository", "team/ap"]), {
         status: 0,
-        stdout: `ok    ${server}  user alice (the repository does not exist yet)\n`,
+        stdout: `ok    ${server}  user alice (the repository has no tag "latest")\n`,
         stderr: "",
       });
     });
@@ -460,6 +470,70 @@ describe("verify", () => {
         usage("give either --dockerconfigjson <file> or --stack <name>"),
         usage("Unknown option '--verbose'"),
       ]);
+    });
+  });
+
+  describe("npm run verify -- --dockerconfigjson, against an ACR-like registry (scope-map tokens)", () => {
+    let acr: AcrRegistry;
+    let server: string;
+    let file: string;
+
+    before(async () => {
+      acr = await startAcrRegistry({
+        // content/read only, as ACR's built-in _repositories_pull grants (Azure/acr issues 600 and 690).
+        scopeMaps: {
+          "pull-only": ["repositories/team-a/app/content/read", "repositories/team-a/new/content/read"],
+        },
+        tokens: { "ns-team-a": { scopeMap: "pull-only", passwords: [TOKEN_PASSWORD] } },
+        images: { "team-a/app": ["latest"], "team-c/secret": ["latest"] },
+      });
+      server = acr.server;
+      file = await writeFile("acr.json", dockerConfig({ [server]: userPass("ns-team-a", TOKEN_PASSWORD) }));
+    });
+    after(async () => {
+      await acr?.stop();
+    });
+
+    it("--repository passes for a token holding only content_read (tags/list would need metadata_read)", async () => {
+      const run = await verifyCli(["--dockerconfigjson", file, "--repository", "team-a/app"]);
+      assert.deepEqual(run, { status: 0, stdout: `ok    ${server}  user ns-team-a\n`, stderr: "" });
+    });
+
+    it("--repository passes for an in-scope repository with no image yet, and says it does not exist", async () => {
+      assert.deepEqual(await verifyInProcess(["--dockerconfigjson", file, "--repository", "team-a/new"]), {
+        status: 0,
+        stdout: `ok    ${server}  user ns-team-a (the repository does not exist yet)\n`,
+        stderr: "",
+      });
+    });
+
+    it("--repository outside the scope map fails with exit 1, naming both causes; no password shown", async () => {
+      const run = await verifyInProcess(["--dockerconfigjson", file, "--repository", "team-c/secret"]);
+      assert.deepEqual(run, {
+        status: 1,
+        stdout:
+          `FAIL  ${server}  no pull permission on team-c/secret: registry ${server} accepted the credentials for ` +
+          'user "ns-team-a" but does not allow pulling repository "team-c/secret" (GET ' +
+          `/v2/team-c/secret/manifests/latest answered 401 UNAUTHORIZED): ${NOT_YET}\n`,
+        stderr: "",
+      });
+      assertNoPasswords(run);
+    });
+
+    it("a wrong password fails with the bad-password line, exit 1", async () => {
+      const wrong = await writeFile(
+        "acr-wrong.json",
+        dockerConfig({ [server]: userPass("ns-team-a", WRONG_PASSWORD) }),
+      );
+      const run = await verifyInProcess(["--dockerconfigjson", wrong, "--repository", "team-a/app"]);
+      assert.deepEqual(run, {
+        status: 1,
+        stdout:
+          `FAIL  ${server}  bad password, or the token/password has expired: registry ${server} rejected the ` +
+          'credentials for user "ns-team-a" (wrong password, or the token or password has expired)\n',
+        stderr: "",
+      });
+      assertNoPasswords(run);
     });
   });
 
@@ -808,7 +882,8 @@ describe("verify", () => {
         "        fix: set the current one with `pulumi config set --secret --path 'registries.dockerhub.password' <value>`, " +
           "then run `pulumi up` for this stack",
         `  FAIL  ${ACR}  no pull permission on webapp: registry ${ACR} does not allow pulling repository "webapp"`,
-        "        fix: run `pulumi up` for this stack: it writes the token's scope map from the stack's repositories",
+        "        fix: run `pulumi up` for this stack: it writes the token's scope map from the stack's repositories " +
+          "(right after an `up`, verify again shortly: a changed scope map takes a while to take effect)",
         ...OK_ACCOUNTS,
         OK_PODS,
       ]);
@@ -919,8 +994,9 @@ describe("verify", () => {
 
   // ---------------------------------------------------------------------------------------------------------
 
-  describe("npm run verify -- --stack, against a fake API server and a real registry", () => {
+  describe("npm run verify -- --stack, against a fake API server, a real registry and an ACR-like one", () => {
     let registry: RunningRegistry;
+    let acr: AcrRegistry;
     let api: Server;
     let requests: string[];
     let env: NodeJS.ProcessEnv;
@@ -929,7 +1005,36 @@ describe("verify", () => {
     before(async () => {
       registry = await startRegistry({ users: { alice: ALICE_PASSWORD } });
       const server = registry.server;
+      const tokenA = acrTokenName(PROJECT, "e2e-acr", "acr-a");
+      const tokenB = acrTokenName(PROJECT, "e2e-acr", "acr-b");
+      acr = await startAcrRegistry({
+        scopeMaps: {
+          // content/read alone is what a pull needs; this program's scope maps add metadata/read.
+          [tokenA]: ["repositories/team-a/app/content/read", "repositories/team-a/tools/*/content/read"],
+          // acr-b's scope map does not hold team-b/api (yet).
+          [tokenB]: ["repositories/team-b/web/content/read"],
+        },
+        tokens: {
+          [tokenA]: { scopeMap: tokenA, passwords: [TOKEN_PASSWORD] },
+          [tokenB]: { scopeMap: tokenB, passwords: [TOKEN_PASSWORD] },
+        },
+        images: { "team-a/app": ["latest"], "team-b/api": ["latest"] },
+      });
       const objects: Record<string, unknown> = {
+        "/api/v1/namespaces/acr-a/secrets/regcred": secretJson({
+          [acr.server]: userPass(tokenA, TOKEN_PASSWORD),
+        }),
+        "/api/v1/namespaces/acr-a/serviceaccounts": {
+          kind: "ServiceAccountList",
+          items: [serviceAccountJson("default", ["regcred"])],
+        },
+        "/api/v1/namespaces/acr-b/secrets/regcred": secretJson({
+          [acr.server]: userPass(tokenB, TOKEN_PASSWORD),
+        }),
+        "/api/v1/namespaces/acr-b/serviceaccounts": {
+          kind: "ServiceAccountList",
+          items: [serviceAccountJson("default", ["regcred"])],
+        },
         "/api/v1/namespaces/team-a/secrets/regcred": secretJson({
           [server]: userPass("alice", ALICE_PASSWORD),
         }),
@@ -1005,6 +1110,29 @@ describe("verify", () => {
           "",
         ].join("\n"),
       );
+      await fs.writeFile(
+        path.join(projectDir, "Pulumi.e2e-acr.yaml"),
+        [
+          "config:",
+          "  kubernetes:context: fake",
+          "  registry-access:registries:",
+          "    acr:",
+          "      type: acr",
+          `      server: ${acr.server}`,
+          "      registryName: localacr",
+          "      resourceGroup: rg-registry",
+          "  registry-access:namespaces:",
+          "    acr-a:",
+          "      registries:",
+          "        acr:",
+          "          repositories: [team-a/app, team-a/tools/*]",
+          "    acr-b:",
+          "      registries:",
+          "        acr:",
+          "          repositories: [team-b/api]",
+          "",
+        ].join("\n"),
+      );
       const kubeconfig = path.join(projectDir, "kubeconfig");
       await fs.writeFile(
         kubeconfig,
@@ -1026,7 +1154,50 @@ describe("verify", () => {
     });
     after(async () => {
       await registry?.stop();
+      await acr?.stop();
       if (api) await close(api);
+    });
+    beforeEach(() => {
+      requests.length = 0;
+    });
+
+    it("ACR tokens: content_read alone passes; a repository outside the scope map fails, naming both causes", async () => {
+      const server = acr.server;
+      const tokenA = acrTokenName(PROJECT, "e2e-acr", "acr-a");
+      const tokenB = acrTokenName(PROJECT, "e2e-acr", "acr-b");
+      const run = await verifyCli(["--stack", "e2e-acr", "--project-dir", projectDir], env);
+      assert.deepEqual(run, {
+        status: 1,
+        stdout: [
+          "stack e2e-acr: context fake, secret regcred",
+          "",
+          "namespace acr-a: ok",
+          "  ok    secret regcred  kubernetes.io/dockerconfigjson, 1 registry",
+          `  ok    ${server}  user ${tokenA}, may pull team-a/app`,
+          "  ok    service account default  lists regcred",
+          "  ok    pods  none active",
+          "",
+          "namespace acr-b: 1 problem",
+          "  ok    secret regcred  kubernetes.io/dockerconfigjson, 1 registry",
+          `  FAIL  ${server}  no pull permission on team-b/api: registry ${server} accepted the credentials for ` +
+            `user "${tokenB}" but does not allow pulling repository "team-b/api" (GET ` +
+            `/v2/team-b/api/manifests/latest answered 401 UNAUTHORIZED): ${NOT_YET}`,
+          "        fix: run `pulumi up` for this stack: it writes the token's scope map from the stack's repositories " +
+            "(right after an `up`, verify again shortly: a changed scope map takes a while to take effect)",
+          "  ok    service account default  lists regcred",
+          "  ok    pods  none active",
+          "",
+          "2 namespaces checked: problems in acr-b",
+          "",
+        ].join("\n"),
+        stderr: "",
+      });
+      assertNoPasswords(run);
+      // One pull check per named repository; the prefix team-a/tools/* names none.
+      assert.deepEqual(acr.tokenRequests.map((r) => [r.username, r.scopes, r.granted]).sort(), [
+        [tokenA, ["repository:team-a/app:pull"], ["team-a/app:content_read"]],
+        [tokenB, ["repository:team-b/api:pull"], []],
+      ]);
     });
 
     it("reports each namespace, exits 1 on problems, and uses the stack's kube context", async () => {
