@@ -49,12 +49,14 @@ build() {
   log "building $name $version (cold: see the README for how long this takes)"
   out="$work/out/bin"
   mkdir -p "$out"
-  if ! (cd "$work" && "$fn" >&2); then
-    log "FAILED: $name $version; its work folder is $work"
+  if ! (cd "$work" && "$fn" >"$work/build.log" 2>&1); then
+    tail -n 40 "$work/build.log" >&2
+    log "FAILED: $name $version; the whole log is $work/build.log"
     exit 1
   fi
   rm -rf "$dir"
   mv "$work/out" "$dir"
+  chmod -R u+w "$work"
   rm -rf "$work"
   log "built $name $version in $((SECONDS - start)) s"
   echo "$dir/bin"
@@ -120,4 +122,16 @@ if command -v kubectl >/dev/null 2>&1; then
 else
   p_kube="$(BUILD_KUBECTL=1 build kubernetes "v$KUBE_VERSION-kubectl" build_kube)"
 fi
-echo "$p_pulumi:$p_langhost:$p_provider:$p_kube:$here/bin"
+# The engine takes the language host and the dynamic-provider plugin from the folder of the `pulumi` binary itself
+# (sdk/go/common/workspace/plugins.go, bundled plugins); found only on PATH, it warns on every run. So the three go
+# together in one folder, hard-linked from the cache.
+bundle="$cache/pulumi-bundle-$(cat "$p_pulumi/pulumi" "$p_langhost/pulumi-language-nodejs" "$here/bin/pulumi-resource-pulumi-nodejs" |
+  sha256sum | cut -c1-12)/bin"
+if [[ ! -x "$bundle/pulumi-resource-pulumi-nodejs" ]]; then
+  mkdir -p "$bundle"
+  ln -f "$p_pulumi/pulumi" "$bundle/pulumi"
+  ln -f "$p_langhost/pulumi-language-nodejs" "$bundle/pulumi-language-nodejs"
+  cp "$here/bin/pulumi-resource-pulumi-nodejs" "$bundle/pulumi-resource-pulumi-nodejs.tmp"
+  mv "$bundle/pulumi-resource-pulumi-nodejs.tmp" "$bundle/pulumi-resource-pulumi-nodejs"
+fi
+echo "$bundle:$p_provider:$p_kube"

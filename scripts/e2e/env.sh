@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm run -s e2e:env`: builds the toolchain if it is missing, starts (or reuses) a local cluster on 127.0.0.1 —
+# etcd, kube-apiserver and kube-controller-manager, with generated certificates, a static admin token and RBAC —
+# and prints the `export` lines of a shell in which `pulumi` and `kubectl` work against it:
+#
+#   eval "$(npm run -s e2e:env)"
+#
+# Progress goes to stderr; stdout has only the export lines. `npm run e2e:down` stops the cluster and deletes its
+# data. REGISTRY_ACCESS_E2E_DIR moves the cluster's folder (default: $TMPDIR/registry-access-e2e).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/e2e/cluster.sh
+source "$here/cluster.sh"
+
+log "toolchain: ~/.cache/registry-access-e2e (first build: see the README)"
+tool_path="$(bash "$here/toolchain.sh")"
+export PATH="$tool_path:$PATH"
+cluster_up
+
+q() { printf '%q' "$1"; }
+echo "export PATH=$(q "$tool_path"):\"\$PATH\""
+echo "export KUBECONFIG=$(q "$E2E_DIR/kubeconfig")"
+echo "export PULUMI_BACKEND_URL=$(q "file://$E2E_DIR/pulumi-state")"
+echo "export PULUMI_CONFIG_PASSPHRASE=$(q "$E2E_PASSPHRASE")"
+echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+echo "export PULUMI_SKIP_UPDATE_CHECK=true"

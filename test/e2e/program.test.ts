@@ -1,0 +1,337 @@
+/**
+ * The program through the real engine, the real Kubernetes provider and a real kube-apiserver (issue 9).
+ * The scenarios share one stack and run in order: each starts from what the one before left.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { dockerConfigJson } from "../../components/dockerConfig";
+import {
+  copyProgram,
+  core,
+  decodeDockerConfig,
+  e2eEnv,
+  eventually,
+  kubeContext,
+  kubectl,
+  newStack,
+  pulumiCli,
+  setSecret,
+  Transcript,
+  watchSecretDeletions,
+} from "./support/harness";
+
+const STACK = "e2e";
+const HUB_PASSWORD = "e2e-canary-hub-3f9a1c";
+const HUB_PASSWORD_2 = "e2e-canary-hub-rotated-77d2e0";
+/** A GCR JSON key: newlines, quotes and backslashes must reach the secret byte for byte. */
+const GCR_KEY =
+  '{\n  "type": "service_account",\n  "private_key": "-----BEGIN KEY-----\\ne2e-canary-gcr-51b0\\n-----END KEY-----\\n"\n}';
+const CANARIES = [HUB_PASSWORD, HUB_PASSWORD_2, "e2e-canary-gcr-51b0"];
+
+function config(namespaces: Record<string, unknown>): Record<string, unknown> {
+  return {
+    "kubernetes:context": kubeContext(),
+    "registry-access:secretName": "regcred",
+    "registry-access:registries": {
+      dockerhub: { type: "static", server: "docker.io", username: "e2e-bot" },
+      gcr: { type: "static", server: "gcr.io", username: "_json_key" },
+    },
+    "registry-access:namespaces": namespaces,
+  };
+}
+
+const NAMESPACES = {
+  // Set up by the kubectl recipe before the first `up`: adopted.
+  "e2e-legacy": { registries: { dockerhub: {}, gcr: {} }, extraImagePullSecrets: ["vendor-pull"] },
+  // Created by the program, with an account it creates.
+  "e2e-apps": {
+    registries: { dockerhub: {} },
+    serviceAccounts: ["default", { name: "builder", create: true }],
+  },
+  // Leaves the config in scenario 5.
+  "e2e-leaving": { registries: { gcr: {} } },
+};
+
+function expectedConfig(hubPassword: string, registries: readonly string[]): string {
+  const all: Record<string, { server: string; username: string; password: string }> = {
+    dockerhub: { server: "docker.io", username: "e2e-bot", password: hubPassword },
+    gcr: { server: "gcr.io", username: "_json_key", password: GCR_KEY },
+  };
+  return dockerConfigJson(registries.map((r) => all[r]));
+}
+
+async function pullSecretNames(namespace: string, account: string): Promise<string[]> {
+  const sa = await core().readNamespacedServiceAccount({ name: account, namespace });
+  return (sa.imagePullSecrets ?? []).map((s) => s.name ?? "");
+}
+
+describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", function () {
+  this.timeout(20 * 60_000);
+  let workDir: string;
+  let stack: Stack;
+  const transcript = new Transcript();
+
+  before(async function () {
+    this.timeout(75 * 60_000); // a cold toolchain build
+    e2eEnv();
+    workDir = copyProgram();
+    for (const ns of Object.keys(NAMESPACES)) {
+      await kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false");
+    }
+  });
+
+  it("1. takes over a cluster set up by the kubectl recipe, and creates the rest", async () => {
+    // The seed recipe (../shared/reference/imagepullsecrets-per-namespace.md), as teams run it today.
+    await eventually("the namespace to be gone", async () =>
+      (await kubectl("get", "namespace", "-o", "name")).includes("namespace/e2e-legacy") ? undefined : true,
+    );
+    await kubectl("create", "namespace", "e2e-legacy");
+    await kubectl(
+      "create",
+      "secret",
+      "docker-registry",
+      "regcred",
+      "--namespace=e2e-legacy",
+      "--docker-server=docker.io",
+      "--docker-username=old-bot",
+      "--docker-password=old-password",
+    );
+    await eventually("the default account of e2e-legacy", () =>
+      pullSecretNames("e2e-legacy", "default").then(() => true),
+    );
+    await kubectl(
+      "patch",
+      "serviceaccount",
+      "default",
+      "--namespace=e2e-legacy",
+      "-p",
+      '{"imagePullSecrets":[{"name":"regcred"},{"name":"vendor-pull"}]}',
+    );
+    const before = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-legacy" });
+
+    stack = await newStack(workDir, STACK, config(NAMESPACES));
+    await setSecret(workDir, STACK, "registries.dockerhub.password", HUB_PASSWORD);
+    await setSecret(workDir, STACK, "registries.gcr.password", GCR_KEY);
+
+    // The first preview of a brand-new stack reads its own (empty) last deployment through the engine.
+    const preview = await stack.preview({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
+    assert.doesNotMatch(preview.stdout, /Could not read the last deployment/);
+    // Type-checked by ts-node inside the real language host, as an operator's `pulumi up` does.
+    const up = await stack.up({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
+    assert.strictEqual(up.summary.result, "succeeded");
+
+    const adopted = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-legacy" });
+    assert.strictEqual(adopted.metadata?.uid, before.metadata?.uid, "adopted in place, not re-created");
+    assert.strictEqual(adopted.type, "kubernetes.io/dockerconfigjson");
+    assert.strictEqual(decodeDockerConfig(adopted), expectedConfig(HUB_PASSWORD, ["dockerhub", "gcr"]));
+    assert.ok(
+      decodeDockerConfig(adopted).includes('"https://index.docker.io/v1/"'),
+      "Docker Hub under its canonical key",
+    );
+    assert.deepStrictEqual(await pullSecretNames("e2e-legacy", "default"), ["regcred", "vendor-pull"]);
+
+    const created = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-apps" });
+    assert.strictEqual(decodeDockerConfig(created), expectedConfig(HUB_PASSWORD, ["dockerhub"]));
+    assert.deepStrictEqual(await pullSecretNames("e2e-apps", "default"), ["regcred"]);
+    assert.deepStrictEqual(await pullSecretNames("e2e-apps", "builder"), ["regcred"]);
+    const ns = await core().readNamespace({ name: "e2e-apps" });
+    assert.strictEqual(ns.status?.phase, "Active");
+    // The rest of the scenarios need no type-check at every run.
+    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+  });
+
+  it("2. is idempotent: a preview right after up, and after a refresh, expects no changes", async () => {
+    await stack.preview({
+      expectNoChanges: true,
+      onEvent: transcript.onEvent,
+      onOutput: transcript.onOutput,
+    });
+    await stack.refresh({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
+    const again = await stack.preview({
+      expectNoChanges: true,
+      onEvent: transcript.onEvent,
+      onOutput: transcript.onOutput,
+    });
+    assert.doesNotMatch(again.stdout, /Could not read the last deployment/);
+  });
+
+  it("3. changes a credential in place: same uid, new data, no DELETED event", async () => {
+    const before = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-apps" });
+    const watch = await watchSecretDeletions();
+    try {
+      await setSecret(workDir, STACK, "registries.dockerhub.password", HUB_PASSWORD_2);
+      await stack.up({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      watch.stop();
+    }
+    const after = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-apps" });
+    assert.strictEqual(after.metadata?.uid, before.metadata?.uid);
+    assert.strictEqual(decodeDockerConfig(after), expectedConfig(HUB_PASSWORD_2, ["dockerhub"]));
+    assert.deepStrictEqual(watch.deleted, []);
+  });
+
+  it("4. repairs drift: regcred dropped from default by hand comes back with the next up", async () => {
+    await kubectl(
+      "patch",
+      "serviceaccount",
+      "default",
+      "--namespace=e2e-legacy",
+      "--type=json",
+      "-p",
+      '[{"op":"replace","path":"/imagePullSecrets","value":[{"name":"vendor-pull"}]}]',
+    );
+    assert.deepStrictEqual(await pullSecretNames("e2e-legacy", "default"), ["vendor-pull"]);
+    await stack.up({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
+    assert.deepStrictEqual(await pullSecretNames("e2e-legacy", "default"), ["regcred", "vendor-pull"]);
+  });
+
+  it("5. hands back a namespace that leaves the config: namespace, secret and wiring stay, untracked", async () => {
+    const rest: Record<string, unknown> = { ...NAMESPACES };
+    delete rest["e2e-leaving"];
+    const yaml = await import("yaml");
+    const file = path.join(workDir, `Pulumi.${STACK}.yaml`);
+    const doc = yaml.parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    doc.config["registry-access:namespaces"] = rest;
+    fs.writeFileSync(file, yaml.stringify(doc));
+    const secretBefore = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-leaving" });
+
+    await stack.up({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
+
+    const ns = await core().readNamespace({ name: "e2e-leaving" });
+    assert.strictEqual(ns.status?.phase, "Active");
+    const secret = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-leaving" });
+    assert.strictEqual(secret.metadata?.uid, secretBefore.metadata?.uid);
+    assert.deepStrictEqual(await pullSecretNames("e2e-leaving", "default"), ["regcred"]);
+    const state = JSON.stringify(await stack.exportStack());
+    assert.doesNotMatch(state, /e2e-leaving/);
+  });
+
+  it("6. keeps every credential out of plaintext: state, outputs, the engine's events", async () => {
+    const exported = JSON.stringify(await stack.exportStack());
+    const { stdout: outputs } = await pulumiCli(workDir, [
+      "stack",
+      "output",
+      "--json",
+      "--show-secrets=false",
+      "--stack",
+      STACK,
+    ]);
+    const backend = e2eEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
+    const files = fs
+      .readdirSync(backend, { recursive: true })
+      .map((f) => path.join(backend, String(f)))
+      .filter((f) => fs.statSync(f).isFile())
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    for (const canary of CANARIES) {
+      for (const [where, text] of [
+        ["stack export", exported],
+        ["stack output", outputs],
+        ["the backend's files", files],
+        ["the engine's events and output", transcript.all()],
+      ]) {
+        assert.ok(!text.includes(canary), `${canary} in plaintext in ${where}`);
+        // The GCR key's JSON escapes its newlines: look for the escaped form too.
+        assert.ok(!text.includes(JSON.stringify(canary).slice(1, -1)), `${canary} (escaped) in ${where}`);
+      }
+    }
+    // The state holds the credentials only encrypted.
+    assert.match(exported, /"ciphertext"/);
+    assert.match(outputs, /"namespaces"/);
+  });
+
+  it("7. refuses a broken stack file with every problem and its path, creating nothing", async () => {
+    const bad = await newStack(workDir, "e2e-bad", {
+      "kubernetes:context": kubeContext(),
+      "registry-access:registries": { hub: { type: "nexus", server: "docker.io" } },
+      "registry-access:namespaces": {
+        "e2e-never": { registries: { hub: {} } },
+        Bad_NS: { registries: { missing: {} } },
+      },
+    });
+    for (const command of [["preview"], ["up", "--yes"]]) {
+      const err = await pulumiCli(workDir, [...command, "--stack", "e2e-bad"]).then(
+        () => assert.fail(`pulumi ${command[0]} accepted a broken stack file`),
+        (e: { stdout: string; stderr: string; exitCode: number }) => e,
+      );
+      assert.notStrictEqual(err.exitCode, 0);
+      const text = err.stdout + err.stderr;
+      for (const p of ["registries.hub.type", "namespaces.Bad_NS", "namespaces.Bad_NS.registries.missing"]) {
+        assert.ok(text.includes(p), `no problem at ${p} in:\n${text}`);
+      }
+    }
+    const state = await bad.exportStack();
+    assert.deepStrictEqual((state.deployment as { resources?: unknown[] }).resources ?? [], []);
+    await assert.rejects(core().readNamespace({ name: "e2e-never" }));
+    await bad.workspace.removeStack("e2e-bad", { force: true });
+  });
+
+  it("8. previews after an up read the last deployment through the file backend", async () => {
+    const preview = await stack.preview({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
+    assert.doesNotMatch(preview.stdout, /Could not read the last deployment/);
+    assert.strictEqual(preview.changeSummary.same !== undefined, true);
+  });
+});
+
+describe("an interrupted up converges, and no namespace loses its pull secret", function () {
+  this.timeout(20 * 60_000);
+  const names = Array.from({ length: 12 }, (_, i) => `e2e-kill-${i}`);
+
+  it("10. SIGKILL mid-up, then refresh and up: every namespace ends wired, and no secret was deleted", async () => {
+    const workDir = copyProgram();
+    const namespaces = Object.fromEntries(names.map((n) => [n, { registries: { dockerhub: {} } }]));
+    const stack = await newStack(workDir, "e2e-kill", config(namespaces));
+    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+    await setSecret(workDir, "e2e-kill", "registries.dockerhub.password", HUB_PASSWORD);
+    await setSecret(workDir, "e2e-kill", "registries.gcr.password", GCR_KEY);
+    const watch = await watchSecretDeletions();
+    try {
+      const { spawn } = await import("child_process");
+      const child = spawn(
+        "pulumi",
+        ["up", "--yes", "--skip-preview", "--stack", "e2e-kill", "--parallel", "2"],
+        {
+          cwd: workDir,
+          env: { ...e2eEnv(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
+          stdio: "ignore",
+          detached: true,
+        },
+      );
+      // Kill the whole process group (CLI, language host, provider) once a few pull secrets exist.
+      await eventually(
+        "three pull secrets",
+        async () => {
+          const list = await core().listSecretForAllNamespaces({ fieldSelector: "metadata.name=regcred" });
+          return (
+            list.items.filter((s) => names.includes(s.metadata?.namespace ?? "")).length >= 3 || undefined
+          );
+        },
+        300_000,
+      );
+      process.kill(-child.pid!, "SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      const partial = (
+        await core().listSecretForAllNamespaces({ fieldSelector: "metadata.name=regcred" })
+      ).items.filter((s) => names.includes(s.metadata?.namespace ?? "")).length;
+      assert.ok(partial < names.length, `the up finished before the kill (${partial} secrets)`);
+
+      // The file backend keeps no lock; a killed update leaves pending operations, which refresh clears.
+      await pulumiCli(workDir, ["cancel", "--yes", "--stack", "e2e-kill"]).catch(() => undefined);
+      await stack.refresh({ clearPendingCreates: true });
+      const up = await stack.up();
+      assert.strictEqual(up.summary.result, "succeeded");
+      for (const ns of names) {
+        const secret = await core().readNamespacedSecret({ name: "regcred", namespace: ns });
+        assert.strictEqual(decodeDockerConfig(secret), expectedConfig(HUB_PASSWORD, ["dockerhub"]), ns);
+        assert.deepStrictEqual(await pullSecretNames(ns, "default"), ["regcred"], ns);
+      }
+      await stack.preview({ expectNoChanges: true });
+    } finally {
+      watch.stop();
+    }
+    assert.deepStrictEqual(watch.deleted, []);
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * The end-to-end harness: the real Pulumi CLI and engine (through the Automation API), the real Kubernetes
+ * provider and a real kube-apiserver, all on this machine (scripts/e2e). Nothing here is mocked.
+ *
+ * By default it runs `scripts/e2e/env.sh`, which builds the toolchain when the cache is cold and starts or reuses
+ * the local cluster. With REGISTRY_ACCESS_E2E_EXTERNAL_CLUSTER=1 (the `e2e` workflow on kind) it takes `pulumi`,
+ * KUBECONFIG and the backend from the environment as they are.
+ */
+import * as k8s from "@kubernetes/client-node";
+import { execFile, execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+
+export const ROOT = path.resolve(__dirname, "..", "..", "..");
+const run = promisify(execFile);
+
+let cached: Record<string, string> | undefined;
+
+/** The environment of every pulumi and kubectl run: the toolchain on PATH, the cluster, a file backend. */
+export function e2eEnv(): Record<string, string> {
+  if (cached) return cached;
+  let env: Record<string, string>;
+  if (process.env.REGISTRY_ACCESS_E2E_EXTERNAL_CLUSTER) {
+    env = { ...(process.env as Record<string, string>) };
+  } else {
+    const out = execFileSync(
+      "bash",
+      [
+        "-c",
+        'eval "$(bash scripts/e2e/env.sh)" && node -e "process.stdout.write(JSON.stringify(process.env))"',
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 16 << 20 },
+    );
+    env = JSON.parse(out.toString("utf8")) as Record<string, string>;
+  }
+  for (const key of ["KUBECONFIG", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]) {
+    if (!env[key]) throw new Error(`the e2e environment lacks ${key}`);
+  }
+  // On this machine nothing may try the network: no plugin downloads, no update check. An external cluster's
+  // run (the e2e workflow, with the released CLI) may let the engine fetch the provider plugins it needs.
+  if (!process.env.REGISTRY_ACCESS_E2E_EXTERNAL_CLUSTER)
+    env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+  env.PULUMI_SKIP_UPDATE_CHECK = "true";
+  env.PULUMI_HOME = env.PULUMI_HOME ?? path.join(os.tmpdir(), "registry-access-e2e-pulumi-home");
+  const backend = env.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
+  fs.mkdirSync(backend, { recursive: true });
+  cached = env;
+  return env;
+}
+
+/** The kube context the stacks use: the local cluster's `e2e`, or the current one of an external cluster. */
+export function kubeContext(): string {
+  const kc = kubeConfig();
+  return kc.getCurrentContext();
+}
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(e2eEnv().KUBECONFIG);
+  return kc;
+}
+
+export function core(): k8s.CoreV1Api {
+  return kubeConfig().makeApiClient(k8s.CoreV1Api);
+}
+
+/** kubectl against the e2e cluster; resolves with stdout. */
+export async function kubectl(...args: string[]): Promise<string> {
+  const { stdout } = await run("kubectl", args, { env: e2eEnv(), maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** pulumi in a project folder; rejects with stdout and stderr in the message. */
+export async function pulumiCli(
+  workDir: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await run("pulumi", [...args, "--non-interactive"], {
+      cwd: workDir,
+      env: { ...e2eEnv(), ...extraEnv },
+      maxBuffer: 64 << 20,
+    });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number; message: string };
+    throw Object.assign(new Error(`pulumi ${args.join(" ")} exited ${e.code}:\n${e.stdout}\n${e.stderr}`), {
+      stdout: e.stdout ?? "",
+      stderr: e.stderr ?? "",
+      exitCode: e.code,
+    });
+  }
+}
+
+/**
+ * A copy of the program in a fresh folder (what `pulumi up` loads: Pulumi.yaml, index.ts, components/, the
+ * tsconfig and package.json), with the project's node_modules linked in.
+ */
+export function copyProgram(
+  files: readonly string[] = ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json"],
+): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-e2e-project-"));
+  for (const f of files) fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
+}
+
+/** A new stack of the project in `workDir`, its stack file written from `config` (plain values only). */
+export async function newStack(
+  workDir: string,
+  stackName: string,
+  config: Record<string, unknown>,
+): Promise<Stack> {
+  const env = e2eEnv();
+  const yaml = await import("yaml");
+  fs.writeFileSync(path.join(workDir, `Pulumi.${stackName}.yaml`), yaml.stringify({ config }));
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { workDir, envVars: env });
+  return stack;
+}
+
+/** `pulumi config set --secret --path KEY VALUE`, as the README tells operators to set credentials. */
+export async function setSecret(workDir: string, stack: string, key: string, value: string): Promise<void> {
+  await pulumiCli(workDir, ["config", "set", "--stack", stack, "--secret", "--path", key, "--", value]);
+}
+
+/** Every string of an engine event stream, and the text output, to search for a canary. */
+export class Transcript {
+  readonly events: unknown[] = [];
+  text = "";
+  readonly onEvent = (e: unknown): void => {
+    this.events.push(e);
+  };
+  readonly onOutput = (s: string): void => {
+    this.text += s;
+  };
+  all(): string {
+    return JSON.stringify(this.events) + this.text;
+  }
+}
+
+/** Wait until `check` returns something truthy, or fail after `ms` with `what`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A watch on every Secret in the cluster that records DELETED events, until stopped. */
+export async function watchSecretDeletions(): Promise<{ deleted: string[]; stop(): void }> {
+  const deleted: string[] = [];
+  const watch = new k8s.Watch(kubeConfig());
+  const request = await watch.watch(
+    "/api/v1/secrets",
+    {},
+    (type, obj: k8s.V1Secret) => {
+      if (type === "DELETED") deleted.push(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
+    },
+    () => undefined,
+  );
+  return { deleted, stop: () => request.abort() };
+}
+
+export function decodeDockerConfig(secret: k8s.V1Secret): string {
+  return Buffer.from(secret.data?.[".dockerconfigjson"] ?? "", "base64").toString("utf8");
+}
