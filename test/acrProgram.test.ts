@@ -8,6 +8,7 @@ import {
 import { acrTokenName } from "../components/names";
 import { parseSettings } from "../components/settings";
 import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
+import { captureRegistrationOptions } from "./support/registrationOptions";
 import { collectWarnings } from "./support/warnings";
 import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
 
@@ -144,6 +145,61 @@ describe("ACR tokens (under mocks)", () => {
           "  - namespaces.team-b.registries.acr.repositories[0]: \"team-*/api\": a '*' may only stand as a final '/*' (team-a/*)",
     );
     assert.deepStrictEqual(recorder.summary(), []);
+  });
+});
+
+describe("ACR token writes (under mocks; issue 8, item 3)", () => {
+  // What ARM reports as the token's creationDate, in ARM's format.
+  const CREATED = "2026-01-05T10:20:30.1234567+00:00";
+  let run: ProgramRun;
+  let options: ReturnType<typeof captureRegistrationOptions>;
+  before(async () => {
+    options = captureRegistrationOptions();
+    try {
+      run = await runProgram(stackConfig(acrSettings()), {
+        stack: "dev",
+        state: (type) => (type === TOKEN ? { creationDate: CREATED } : undefined),
+      });
+    } finally {
+      options.restore();
+    }
+  });
+
+  // This proves what the program asks of the engine. That the engine then never sends azure-native an update of
+  // the token (every diff becomes a delete-then-create) is Pulumi's documented meaning of these options, not
+  // something a test here can run: azure-native's provider cannot run here. The ARM side is in
+  // acrTokenPassword.test.ts ("azure-native Token writes against the local ARM server").
+  it("declares the token so that any change replaces it, deleting first, and never declares credentials", () => {
+    for (const ns of ["team-a", "team-b"]) {
+      const token = options.find(TOKEN, `${ns}-acr-token`);
+      assert.deepStrictEqual(
+        {
+          replaceOnChanges: token.replaceOnChanges,
+          deleteBeforeReplace: token.deleteBeforeReplace,
+          deleteBeforeReplaceDefined: token.deleteBeforeReplaceDefined,
+          ignoreChanges: token.ignoreChanges,
+        },
+        {
+          replaceOnChanges: ["*"],
+          deleteBeforeReplace: true,
+          deleteBeforeReplaceDefined: true,
+          ignoreChanges: ["credentials"],
+        },
+      );
+      assert.deepStrictEqual(Object.keys(run.recorder.find(TOKEN, `${ns}-acr-token`).inputs).sort(), [
+        "registryName",
+        "resourceGroupName",
+        "scopeMapId",
+        "status",
+        "tokenName",
+      ]);
+    }
+  });
+
+  it("binds each password to the token's creationDate, so a re-created token gets a fresh password", () => {
+    for (const ns of ["team-a", "team-b"]) {
+      assert.strictEqual(run.recorder.find(PASSWORD, `${ns}-acr-password`).inputs.tokenCreationDate, CREATED);
+    }
   });
 });
 

@@ -5,12 +5,16 @@ import * as settings from "@pulumi/pulumi/runtime/settings";
 import {
   AcrTokenPassword,
   acrTokenPasswordProvider,
+  driftOf,
+  IMPORT_REFUSAL,
   makeAcrTokenPasswordProvider,
+  parseTokenId,
   type AcrTokenPasswordInputs,
   type AcrTokenPasswordOutputs,
 } from "../components/acrTokenPassword";
 import type { LoginCheck, RegistryLogin } from "../components/registryHandshake";
 import { startArmServer, TEST_BEARER_TOKEN, type ArmServer } from "./support/armServer";
+import { startDynamicProviderHost, type DynamicProviderHost } from "./support/dynamicProviderHost";
 
 type Provider = Required<pulumi.dynamic.ResourceProvider<AcrTokenPasswordInputs, AcrTokenPasswordOutputs>>;
 
@@ -30,6 +34,11 @@ function withoutRepository<T extends { verifyRepository?: string }>(value: T): T
 
 function daysAfter(date: Date, days: number): Date {
   return new Date(date.getTime() + days * DAY_MS);
+}
+
+/** An ARM time (`...0000000+00:00`) as the provider stores it (`...000Z`). */
+function isoOf(armTimeText: string): string {
+  return new Date(armTimeText).toISOString();
 }
 
 describe("AcrTokenPassword provider against a local ARM server", () => {
@@ -95,6 +104,9 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     clock = START;
     verifyAnswer = ok;
     forget();
+    server.resetResources();
+    server.createRegistry(REGISTRY_ID);
+    server.createToken(TOKEN_ID, SCOPE_MAP_ID);
     provider = makeAcrTokenPasswordProvider({
       credential: {
         getToken: async () => {
@@ -150,8 +162,19 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
         activeCreated: "2025-01-01T00:00:00.000Z",
         password1Expiry: "2025-03-02T00:00:00.000Z",
         password2Expiry: null,
+        password1Created: isoOf(server.issued[0].creationTime),
+        password2Created: null,
+        drift: null,
       },
     });
+    // The token now holds that slot, as a GET shows it: no value.
+    assert.deepEqual(server.token(TOKEN_ID)?.passwords, [
+      {
+        name: "password1",
+        creationTime: server.issued[0].creationTime,
+        expiry: "2025-03-02T00:00:00.0000000+00:00",
+      },
+    ]);
     assert.deepEqual(verifyCalls, [
       {
         login: { server: "mycompany.azurecr.io", username: "ns-team-a", password },
@@ -203,6 +226,9 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       activeCreated: "2025-01-31T00:00:00.000Z",
       password1Expiry: "2025-03-02T00:00:00.000Z",
       password2Expiry: "2025-04-01T00:00:00.000Z",
+      password1Created: olds.password1Created,
+      password2Created: isoOf(server.issued[0].creationTime),
+      drift: null,
     });
     assert.deepEqual(verifyCalls, [
       {
@@ -236,6 +262,9 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       activeCreated: "2025-03-02T00:00:00.000Z",
       password1Expiry: "2025-05-01T00:00:00.000Z",
       password2Expiry: "2025-04-01T00:00:00.000Z",
+      password1Created: isoOf(server.issued[0].creationTime),
+      password2Created: second.password2Created,
+      drift: null,
     });
   });
 
@@ -283,6 +312,8 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     clock = daysAfter(START, 1);
     const otherRegistry = `/subscriptions/${SUB}/resourceGroups/rg-other/providers/Microsoft.ContainerRegistry/registries/othercompany`;
     const newTokenId = `${otherRegistry}/tokens/ns-team-a-v2`;
+    server.createRegistry(otherRegistry);
+    server.createToken(newTokenId, `${otherRegistry}/scopeMaps/ns-team-a-v2`);
     assert.deepEqual(await provider.diff(TOKEN_ID, olds, news({ tokenId: newTokenId })), {
       changes: true,
       replaces: ["tokenId"],
@@ -505,6 +536,543 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       failures: [{ property: "rotateAfterDays", reason: "must be a number of days greater than 0" }],
     });
   });
+
+  /** The ARM client an operator's tools use (the portal, `az acr token ...`): out-of-band changes. */
+  async function arm() {
+    const { ContainerRegistryManagementClient } = await import("@azure/arm-containerregistry");
+    return new ContainerRegistryManagementClient(
+      { getToken: async () => ({ token: TEST_BEARER_TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) },
+      SUB,
+      { endpoint: server.endpoint, tlsOptions: { ca: server.caPem } },
+    );
+  }
+  const LRO = { updateIntervalInMs: 1 };
+
+  /** The state as the engine passes it to read: the previous outputs, with the serialized provider. */
+  function engineState(outs: AcrTokenPasswordOutputs): AcrTokenPasswordOutputs {
+    return { ...outs, __provider: "serialized provider" } as AcrTokenPasswordOutputs;
+  }
+
+  async function refreshed(outs: AcrTokenPasswordOutputs): Promise<AcrTokenPasswordOutputs> {
+    const result = await provider.read(TOKEN_ID, engineState(outs));
+    assert.equal(result.id, TOKEN_ID);
+    return result.props as AcrTokenPasswordOutputs;
+  }
+
+  const GONE =
+    "the active password1 of ACR token ns-team-a on registry mycompany no longer exists: it was removed outside " +
+    "Pulumi, or by a token write that left it out";
+  const TOKEN_GONE =
+    "ACR token ns-team-a on registry mycompany no longer exists: it was deleted, or its registry was re-created";
+
+  describe("refresh (read; issue 8, item 2)", () => {
+    it("right after create, read GETs the token, finds the active slot as generated and returns the state as it was", async () => {
+      const olds = await created();
+      const result = await provider.read(TOKEN_ID, engineState(olds));
+
+      assert.deepEqual(result, { id: TOKEN_ID, props: { ...engineState(olds), drift: null } });
+      // The very password the state held, under the same key: the engine marks it secret again by that key.
+      assert.strictEqual(result.props?.password, olds.password);
+      assert.deepEqual(
+        server.requests.map((r) => `${r.method} ${r.path}`),
+        [`GET ${TOKEN_ID}`],
+      );
+      assert.deepEqual(verifyCalls, []);
+      assert.deepEqual(await provider.diff(TOKEN_ID, result.props as AcrTokenPasswordOutputs, news()), {
+        changes: false,
+      });
+    });
+
+    it("someone regenerates the active slot by hand: read records it, diff shows an update, update rotates to password2", async () => {
+      const olds = await created();
+      // `az acr token credential generate --password1 --expiration-in-days 30`, three days later.
+      await (
+        await arm()
+      ).registries.beginGenerateCredentialsAndWait(
+        "rg-registry",
+        "mycompany",
+        { tokenId: TOKEN_ID, name: "password1", expiry: daysAfter(START, 33) },
+        LRO,
+      );
+      const byHand = server.token(TOKEN_ID)!.passwords[0];
+      forget();
+
+      clock = daysAfter(START, 3);
+      const state = await refreshed(olds);
+      assert.equal(
+        state.drift,
+        "the active password1 of ACR token ns-team-a on registry mycompany was regenerated outside Pulumi: ARM has " +
+          `it created ${isoOf(byHand.creationTime)}, expiring 2025-02-03T00:00:00.000Z; the state has created ` +
+          `${olds.password1Created}, expiring 2025-03-02T00:00:00.000Z`,
+      );
+      // Nothing else changes: the (now dead) password stays exactly what the state had.
+      assert.deepEqual({ ...state, drift: null }, engineState(olds));
+      assert.deepEqual(await provider.diff(TOKEN_ID, state, news()), { changes: true });
+
+      const rotated = (await provider.update(TOKEN_ID, state, news())).outs as AcrTokenPasswordOutputs;
+      assert.equal(posts(), 1);
+      assert.deepEqual(server.requests.find((r) => r.method === "POST")?.body, {
+        tokenId: TOKEN_ID,
+        name: "password2",
+        expiry: "2025-03-05T00:00:00.000Z",
+      });
+      const password = server.issued[0].value;
+      assert.deepEqual(rotated, {
+        ...inputs(),
+        tokenName: "ns-team-a",
+        activeSlot: "password2",
+        password,
+        activeCreated: "2025-01-04T00:00:00.000Z",
+        password1Expiry: "2025-03-02T00:00:00.000Z",
+        password2Expiry: "2025-03-05T00:00:00.000Z",
+        password1Created: olds.password1Created,
+        password2Created: isoOf(server.issued[0].creationTime),
+        drift: null,
+      });
+      assert.deepEqual(verifyCalls[0].login, {
+        server: "mycompany.azurecr.io",
+        username: "ns-team-a",
+        password,
+      });
+      assert.equal((await refreshed(rotated)).drift, null);
+    });
+
+    it("when the rotation after a drift is not accepted, the error says the secret's password no longer works", async () => {
+      const olds = await created();
+      const client = await arm();
+      await client.tokens.beginDeleteAndWait("rg-registry", "mycompany", "ns-team-a", LRO);
+      await client.tokens.beginCreateAndWait(
+        "rg-registry",
+        "mycompany",
+        "ns-team-a",
+        { scopeMapId: SCOPE_MAP_ID, status: "enabled" },
+        LRO,
+      );
+      const state = await refreshed(olds);
+      assert.equal(state.drift, GONE);
+      verifyAnswer = async (login) => ({
+        ok: false,
+        server: login.server,
+        failure: "bad-credentials",
+        detail: "mycompany.azurecr.io answered 401 Unauthorized for ns-team-a (tried for 120 s)",
+      });
+      await assert.rejects(provider.update(TOKEN_ID, state, news()), {
+        message:
+          "Registry mycompany.azurecr.io did not accept the new password2 of ACR token ns-team-a: " +
+          "mycompany.azurecr.io answered 401 Unauthorized for ns-team-a (tried for 120 s). " +
+          `The pull secret was left unchanged, and its password1 no longer works: ${GONE}.`,
+      });
+    });
+
+    it("the token is deleted and re-created under the same id: read says so, and the new creationDate replaces the resource", async () => {
+      const firstCreated = server.token(TOKEN_ID)!.creationDate;
+      const olds = await created({ tokenCreationDate: firstCreated });
+      const client = await arm();
+      await client.tokens.beginDeleteAndWait("rg-registry", "mycompany", "ns-team-a", LRO);
+      await client.tokens.beginCreateAndWait(
+        "rg-registry",
+        "mycompany",
+        "ns-team-a",
+        { scopeMapId: SCOPE_MAP_ID, status: "enabled" },
+        LRO,
+      );
+      const secondCreated = server.token(TOKEN_ID)!.creationDate;
+      assert.notEqual(secondCreated, firstCreated);
+      forget();
+
+      const state = await refreshed(olds);
+      assert.equal(
+        state.drift,
+        `ACR token ns-team-a on registry mycompany was re-created (created ${isoOf(secondCreated)}, the state has ` +
+          `${firstCreated}): its passwords are gone`,
+      );
+      // A state without the token's creationDate still sees the active slot gone.
+      const older = { ...olds };
+      delete (older as { tokenCreationDate?: string }).tokenCreationDate;
+      assert.equal((await refreshed(older)).drift, GONE);
+
+      // azure-native's refresh reads the new creationDate too: the next up replaces this resource...
+      const replace = { changes: true, replaces: ["tokenCreationDate"], deleteBeforeReplace: false };
+      assert.deepEqual(
+        await provider.diff(TOKEN_ID, state, news({ tokenCreationDate: secondCreated })),
+        replace,
+      );
+      // ...and a preview, while the new value is unknown, says the same.
+      const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+      assert.deepEqual(await provider.diff(TOKEN_ID, state, news({ tokenCreationDate: unknown })), replace);
+      // The same value is no change; the same instant in another format only updates the stored text.
+      assert.deepEqual(await provider.diff(TOKEN_ID, olds, news({ tokenCreationDate: firstCreated })), {
+        changes: false,
+      });
+      assert.deepEqual(
+        await provider.diff(TOKEN_ID, olds, news({ tokenCreationDate: isoOf(firstCreated) })),
+        { changes: true },
+      );
+
+      const fresh = await provider.create(inputs({ tokenCreationDate: secondCreated }));
+      assert.equal(fresh.outs?.password, server.issued[0].value);
+      assert.deepEqual(
+        server.token(TOKEN_ID)!.passwords.map((p) => p.name),
+        ["password1"],
+      );
+      assert.equal((await refreshed(fresh.outs as AcrTokenPasswordOutputs)).drift, null);
+    });
+
+    it("the token is re-created but this input is not refreshed yet: the drift alone rotates onto the new token", async () => {
+      const olds = await created();
+      const client = await arm();
+      await client.tokens.beginDeleteAndWait("rg-registry", "mycompany", "ns-team-a", LRO);
+      await client.tokens.beginCreateAndWait(
+        "rg-registry",
+        "mycompany",
+        "ns-team-a",
+        { scopeMapId: SCOPE_MAP_ID, status: "enabled" },
+        LRO,
+      );
+      forget();
+      const state = await refreshed(olds);
+      assert.equal(state.drift, GONE);
+      clock = daysAfter(START, 1);
+      assert.deepEqual(await provider.diff(TOKEN_ID, state, news()), { changes: true });
+      const rotated = (await provider.update(TOKEN_ID, state, news())).outs as AcrTokenPasswordOutputs;
+      assert.equal(rotated.activeSlot, "password2");
+      assert.equal(rotated.password, server.issued[0].value);
+      assert.deepEqual(
+        server.token(TOKEN_ID)!.passwords.map((p) => p.name),
+        ["password2"],
+      );
+      assert.equal((await refreshed(rotated)).drift, null);
+    });
+
+    it("the registry is re-created: the token is gone (404), read says so, and once the token is back the update rotates", async () => {
+      const olds = await created();
+      server.deleteRegistry(REGISTRY_ID);
+      // While the registry is missing, ARM answers 404 ParentResourceNotFound.
+      assert.equal((await refreshed(olds)).drift, TOKEN_GONE);
+      server.createRegistry(REGISTRY_ID);
+      // In the new registry, 404 ResourceNotFound.
+      const state = await refreshed(olds);
+      assert.equal(state.drift, TOKEN_GONE);
+      assert.deepEqual(
+        server.requests.map((r) => `${r.method} ${r.path}`),
+        [`GET ${TOKEN_ID}`, `GET ${TOKEN_ID}`],
+      );
+
+      // The next `up`: azure-native creates the token again (its refresh found it gone), then this update runs.
+      server.createToken(TOKEN_ID, SCOPE_MAP_ID);
+      forget();
+      clock = daysAfter(START, 1);
+      assert.deepEqual(await provider.diff(TOKEN_ID, state, news()), { changes: true });
+      const rotated = (await provider.update(TOKEN_ID, state, news())).outs as AcrTokenPasswordOutputs;
+      assert.equal(rotated.activeSlot, "password2");
+      assert.equal(rotated.drift, null);
+      assert.deepEqual(
+        server.token(TOKEN_ID)!.passwords.map((p) => [p.name, p.creationTime]),
+        [["password2", server.issued[0].creationTime]],
+      );
+    });
+
+    it("a state written before read existed takes ARM's creation time once the expiry shows the slot is ours", async () => {
+      const olds = await created();
+      // What a state written before `read` existed lacks.
+      const { password1Created, password2Created, drift, ...older } = olds;
+      assert.deepEqual([typeof password1Created, password2Created, drift], ["string", null, null]);
+      const state = await refreshed(older as AcrTokenPasswordOutputs);
+      assert.deepEqual(state, {
+        ...engineState(older as AcrTokenPasswordOutputs),
+        password1Created: olds.password1Created,
+        drift: null,
+      });
+      // Its first update after the upgrade takes the token's creationDate as it is: no replacement, no password.
+      forget();
+      const withDate = news({ tokenCreationDate: server.token(TOKEN_ID)!.creationDate });
+      assert.deepEqual(await provider.diff(TOKEN_ID, state, withDate), { changes: true });
+      const updated = (await provider.update(TOKEN_ID, state, withDate)).outs as AcrTokenPasswordOutputs;
+      assert.equal(updated.password, olds.password);
+      assert.equal(updated.tokenCreationDate, server.token(TOKEN_ID)!.creationDate);
+      assert.deepEqual([...server.requests], []);
+    });
+
+    it("a refresh the identity may not make fails, naming the permission", async () => {
+      const olds = await created();
+      server.failNext({
+        on: "getToken",
+        status: 403,
+        code: "AuthorizationFailed",
+        message:
+          "The client 'previewer' does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/tokens/read'.",
+      });
+      await assert.rejects(provider.read(TOKEN_ID, engineState(olds)), {
+        message:
+          "Azure refused to read ACR token ns-team-a on registry mycompany: the identity running the refresh needs " +
+          "the permission Microsoft.ContainerRegistry/registries/tokens/read on the registry " +
+          `${REGISTRY_ID}. ARM said: AuthorizationFailed: The client 'previewer' does not have authorization to ` +
+          "perform action 'Microsoft.ContainerRegistry/registries/tokens/read'.",
+      });
+    });
+
+    it("an import (read with no state) refuses before calling Azure and says what to do instead", async () => {
+      const refusal =
+        "An AcrTokenPassword cannot be imported: Azure never returns a token password after it was generated, so " +
+        "there is nothing to read back into the state. Remove the `import` option (or skip `pulumi import` for it) " +
+        "and let `pulumi up` create it: it generates a new password1 for the token (whatever password1 held before " +
+        "stops working; password2 is left alone) and verifies it before the pull secret uses it.";
+      assert.equal(IMPORT_REFUSAL, refusal);
+      await assert.rejects(provider.read(TOKEN_ID, {} as AcrTokenPasswordOutputs), { message: refusal });
+      await assert.rejects(provider.read(TOKEN_ID), { message: refusal });
+      assert.deepEqual([...server.requests], []);
+      assert.equal(getTokenCalls, 0);
+    });
+  });
+
+  describe("azure-native Token writes against the local ARM server (issue 8, item 3)", () => {
+    // What azure-native sends is taken from its source (provider/pkg/provider/provider.go: Update PUTs every
+    // input; Read copies the response, credentials included, into the inputs) and sent here with the same SDK
+    // models; azure-native itself does not run. What ACR does with it is this stand-in's model (armServer.ts).
+    it("a Token update after a refresh, with ignoreChanges alone, re-sends the snapshot and drops the active password2", async () => {
+      const client = await arm();
+      const olds = await created();
+      // `pulumi refresh`: azure-native's Read puts the live slots (password1) into the Token's inputs.
+      const snapshot = await client.tokens.get("rg-registry", "mycompany", "ns-team-a");
+      clock = daysAfter(START, 30);
+      const rotated = (await provider.update(TOKEN_ID, olds, news())).outs as AcrTokenPasswordOutputs;
+      assert.deepEqual(
+        server.token(TOKEN_ID)!.passwords.map((p) => p.name),
+        ["password1", "password2"],
+      );
+
+      // A PUT that lists both live slots keeps both: the list is what ACR keeps.
+      const live = await client.tokens.get("rg-registry", "mycompany", "ns-team-a");
+      await client.tokens.beginCreateAndWait(
+        "rg-registry",
+        "mycompany",
+        "ns-team-a",
+        { scopeMapId: SCOPE_MAP_ID, status: "enabled", credentials: live.credentials },
+        LRO,
+      );
+      assert.deepEqual(
+        server.token(TOKEN_ID)!.passwords.map((p) => p.name),
+        ["password1", "password2"],
+      );
+
+      // The update azure-native sends once anything else differs: every input, credentials from the snapshot.
+      forget();
+      await client.tokens.beginCreateAndWait(
+        "rg-registry",
+        "mycompany",
+        "ns-team-a",
+        { scopeMapId: SCOPE_MAP_ID, status: "enabled", credentials: snapshot.credentials },
+        LRO,
+      );
+      const put = server.requests.find((r) => r.method === "PUT");
+      assert.deepEqual(
+        (
+          put?.body as { properties: { credentials: { passwords: { name: string }[] } } }
+        ).properties.credentials.passwords.map((p) => p.name),
+        ["password1"],
+      );
+      assert.deepEqual(
+        server.token(TOKEN_ID)!.passwords.map((p) => p.name),
+        ["password1"],
+      );
+      // The pull secret's password is gone; the refresh after that shows it.
+      assert.equal(
+        (await refreshed(rotated)).drift,
+        "the active password2 of ACR token ns-team-a on registry mycompany no longer exists: it was removed " +
+          "outside Pulumi, or by a token write that left it out",
+      );
+    });
+
+    it("what this program makes of the same change: delete, create (even with the stale snapshot), then a fresh verified password1", async () => {
+      const client = await arm();
+      const olds = await created({ tokenCreationDate: server.token(TOKEN_ID)!.creationDate });
+      const snapshot = await client.tokens.get("rg-registry", "mycompany", "ns-team-a");
+      clock = daysAfter(START, 30);
+      const rotated = (
+        await provider.update(TOKEN_ID, olds, news({ tokenCreationDate: olds.tokenCreationDate }))
+      ).outs as AcrTokenPasswordOutputs;
+      assert.equal(rotated.activeSlot, "password2");
+      forget();
+
+      // replaceOnChanges ["*"] with deleteBeforeReplace: azure-native deletes the token, then creates it. The
+      // engine applies ignoreChanges to the replacement's inputs as well, so the create may carry the snapshot.
+      await client.tokens.beginDeleteAndWait("rg-registry", "mycompany", "ns-team-a", LRO);
+      await client.tokens.beginCreateAndWait(
+        "rg-registry",
+        "mycompany",
+        "ns-team-a",
+        { scopeMapId: SCOPE_MAP_ID, status: "enabled", credentials: snapshot.credentials },
+        LRO,
+      );
+      assert.deepEqual(
+        server.requests.map((r) => `${r.method} ${r.path}`),
+        [`DELETE ${TOKEN_ID}`, `PUT ${TOKEN_ID}`],
+      );
+      const recreated = server.token(TOKEN_ID)!;
+      assert.deepEqual(recreated.passwords, []);
+
+      // The new token's creationDate replaces the password resource; its create generates and verifies password1.
+      const news2 = news({ tokenCreationDate: recreated.creationDate });
+      assert.deepEqual(await provider.diff(TOKEN_ID, rotated, news2), {
+        changes: true,
+        replaces: ["tokenCreationDate"],
+        deleteBeforeReplace: false,
+      });
+      forget();
+      const fresh = (await provider.create(inputs({ tokenCreationDate: recreated.creationDate })))
+        .outs as AcrTokenPasswordOutputs;
+      const password = server.issued[0].value;
+      assert.equal(fresh.activeSlot, "password1");
+      assert.equal(fresh.password, password);
+      assert.deepEqual(
+        verifyCalls.map((c) => c.login.password),
+        [password],
+      );
+      assert.deepEqual(
+        server.token(TOKEN_ID)!.passwords.map((p) => [p.name, p.creationTime]),
+        [["password1", server.issued[0].creationTime]],
+      );
+      assert.equal((await refreshed(fresh)).drift, null);
+    });
+  });
+});
+
+describe("AcrTokenPassword through Pulumi's dynamic-provider host (issue 8, item 2)", () => {
+  const URN =
+    "urn:pulumi:test::registry-access::pulumi-nodejs:dynamic/registry-access:AcrTokenPassword::team-a";
+  let server: ArmServer;
+  let host: DynamicProviderHost;
+  let serializedProvider: string;
+
+  before(async () => {
+    server = await startArmServer();
+    host = await startDynamicProviderHost();
+    const caPem = server.caPem;
+    // Literals only in the closure: the serializer would otherwise capture whole modules.
+    const provider = makeAcrTokenPasswordProvider({
+      credential: {
+        getToken: async () => ({ token: "test-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
+      },
+      tlsCa: caPem,
+      pollIntervalMs: 1,
+      verify: async (login) => ({ ok: true, server: login.server, detail: `logged in as ${login.username}` }),
+    });
+    const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+    assert.equal(serialized.exportName, "handler");
+    serializedProvider = serialized.text;
+  });
+
+  after(async () => {
+    await host?.close();
+    await server?.close();
+  });
+
+  it("a refresh reads the state the host was sent and returns it, password and all, with what it found", async () => {
+    server.createRegistry(REGISTRY_ID);
+    server.createToken(TOKEN_ID, SCOPE_MAP_ID);
+    const inputs = {
+      tokenId: TOKEN_ID,
+      scopeMapId: SCOPE_MAP_ID,
+      loginServer: "mycompany.azurecr.io",
+      passwordLifetimeDays: 60,
+      rotateAfterDays: 30,
+      armEndpoint: server.endpoint,
+      __provider: serializedProvider,
+    };
+    const created = await host.create(URN, inputs);
+    const password = server.issued[0].value;
+    assert.equal(created.id, TOKEN_ID);
+    assert.equal(created.properties.password, password);
+    // null crosses the protobuf Struct; undefined would not.
+    assert.deepEqual(
+      [created.properties.password2Expiry, created.properties.password2Created, created.properties.drift],
+      [null, null, null],
+    );
+
+    // `pulumi refresh`: the engine sends the state (secrets unwrapped: this host does not accept secrets).
+    const unchanged = await host.read(URN, TOKEN_ID, created.properties);
+    assert.deepEqual(unchanged, { id: TOKEN_ID, properties: created.properties });
+
+    const { ContainerRegistryManagementClient } = await import("@azure/arm-containerregistry");
+    await new ContainerRegistryManagementClient(
+      { getToken: async () => ({ token: TEST_BEARER_TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) },
+      SUB,
+      { endpoint: server.endpoint, tlsOptions: { ca: server.caPem } },
+    ).registries.beginGenerateCredentialsAndWait(
+      "rg-registry",
+      "mycompany",
+      { tokenId: TOKEN_ID, name: "password1" },
+      { updateIntervalInMs: 1 },
+    );
+    const byHand = server.token(TOKEN_ID)!.passwords[0];
+    const drifted = await host.read(URN, TOKEN_ID, created.properties);
+    assert.equal(drifted.properties.password, password);
+    assert.deepEqual({ ...drifted.properties, drift: null }, created.properties);
+    assert.equal(
+      drifted.properties.drift,
+      "the active password1 of ACR token ns-team-a on registry mycompany was regenerated outside Pulumi: ARM has " +
+        `it created ${new Date(byHand.creationTime).toISOString()}, expiring none; the state has created ` +
+        `${created.properties.password1Created}, expiring ${created.properties.password1Expiry}`,
+    );
+  });
+
+  it("an import reaches the host with no state and fails there, before any provider code: hence the refusal up front", async () => {
+    await assert.rejects(host.read(URN, TOKEN_ID, {}), (err: Error) => {
+      assert.equal(err.message, "2 UNKNOWN: code must be a string, not undefined");
+      return true;
+    });
+  });
+});
+
+describe("driftOf: what a refresh compares", () => {
+  const token = parseTokenId(TOKEN_ID)!;
+  const state = {
+    tokenId: TOKEN_ID,
+    scopeMapId: SCOPE_MAP_ID,
+    loginServer: "mycompany.azurecr.io",
+    passwordLifetimeDays: 60,
+    rotateAfterDays: 30,
+    tokenName: "ns-team-a",
+    activeSlot: "password2",
+    password: "not-a-real-password",
+    activeCreated: "2025-01-31T00:00:00.000Z",
+    password1Expiry: "2025-03-02T00:00:00.000Z",
+    password2Expiry: "2025-04-01T00:00:00.000Z",
+    password1Created: "2025-01-01T00:00:01.123Z",
+    password2Created: "2025-01-31T00:00:02.456Z",
+    drift: null,
+  } as const satisfies AcrTokenPasswordOutputs;
+  const slot2 = {
+    name: "password2",
+    creationTime: new Date("2025-01-31T00:00:02.4560000+00:00"),
+    expiry: new Date("2025-04-01T00:00:00.0000000+00:00"),
+  };
+
+  it("the same instants in ARM's format are no drift; the inactive slot does not matter", () => {
+    assert.equal(driftOf(state, token, { passwords: [slot2] }), null);
+    assert.equal(driftOf(state, token, { passwords: [{ name: "password1" }, slot2] }), null);
+  });
+
+  it("the same expiry with another creation time is a regeneration", () => {
+    const again = { ...slot2, creationTime: new Date("2025-02-10T08:00:00.000Z") };
+    assert.equal(
+      driftOf(state, token, { passwords: [again] }),
+      "the active password2 of ACR token ns-team-a on registry mycompany was regenerated outside Pulumi: ARM has it " +
+        "created 2025-02-10T08:00:00.000Z, expiring 2025-04-01T00:00:00.000Z; the state has created " +
+        "2025-01-31T00:00:02.456Z, expiring 2025-04-01T00:00:00.000Z",
+    );
+  });
+
+  it("a slot regenerated without expiry is a regeneration, even in a state that has no creation time", () => {
+    const older = { ...state, password2Created: undefined };
+    assert.equal(driftOf(older, token, { passwords: [slot2] }), null);
+    assert.equal(
+      driftOf(older, token, { passwords: [{ name: "password2", creationTime: slot2.creationTime }] }),
+      "the active password2 of ACR token ns-team-a on registry mycompany was regenerated outside Pulumi: ARM has it " +
+        "created 2025-01-31T00:00:02.456Z, expiring none; the state has created unrecorded, expiring " +
+        "2025-04-01T00:00:00.000Z",
+    );
+  });
 });
 
 describe("AcrTokenPassword serialization", () => {
@@ -602,6 +1170,34 @@ describe("AcrTokenPassword resource", () => {
       secretOutputs.push({ name: req.getName(), list: req.getAdditionalsecretoutputsList() });
       return original(req, cb);
     };
+  });
+
+  it("refuses the import option before registering anything, saying what to do instead", async () => {
+    const before = secretOutputs.length;
+    assert.throws(
+      () =>
+        new AcrTokenPassword(
+          "imported",
+          {
+            tokenId: TOKEN_ID,
+            scopeMapId: SCOPE_MAP_ID,
+            loginServer: "mycompany.azurecr.io",
+            passwordLifetimeDays: 60,
+            rotateAfterDays: 30,
+          },
+          { import: TOKEN_ID },
+        ),
+      (err: Error) => {
+        assert.equal(err.message, IMPORT_REFUSAL);
+        return true;
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(secretOutputs.length, before);
+    assert.equal(
+      registered.some((r) => r.name === "imported"),
+      false,
+    );
   });
 
   function valueOf<T>(output: pulumi.Output<T>): Promise<T> {

@@ -1,8 +1,37 @@
 /**
- * A local stand-in for Azure Resource Manager that speaks the ACR `generateCredentials` contract closely enough
- * for the real `@azure/arm-containerregistry` client: HTTPS on 127.0.0.1 with a throwaway self-signed
- * certificate (the SDK's bearer-token policy refuses plain http), a long-running operation answered with 202,
- * `Azure-AsyncOperation` and `Location`, polling until Succeeded, then the final result from `Location`.
+ * A local stand-in for Azure Resource Manager (ARM) and the Microsoft.ContainerRegistry resource provider, for the
+ * real `@azure/arm-containerregistry` client: HTTPS on 127.0.0.1 with a throwaway self-signed certificate (the
+ * SDK's bearer-token policy refuses plain http), `Authorization: Bearer test-token` and `api-version` required.
+ *
+ * Rules it models, with their source:
+ * - `POST .../registries/<r>/generateCredentials` is a long-running operation: 202 with `Azure-AsyncOperation`
+ *   and `Location`, polled until Succeeded, then the result from `Location` (ARM's async operation contract).
+ *   It (re)generates one slot of an existing token; the result lists every slot of the token, and only the
+ *   generated one carries a `value` (hashicorp/terraform-provider-azurerm pull request 13782).
+ * - A password value is returned only by generateCredentials, never by a token GET (`TokenPassword.value` is
+ *   read-only: pulumi/pulumi-azure-native issue 2500; the password is "only known right after it is generated":
+ *   terraform-provider-azurerm container_registry_token_password_resource.go).
+ * - Times come back in ARM's own format, `2022-04-20T20:13:40.0277998+00:00` (seven fractional digits, an
+ *   offset: Azure/acr issue 596), so a client must compare instants, not strings.
+ * - `GET/PUT/DELETE .../registries/<r>/tokens/<t>`: a token PUT writes the whole token. Its
+ *   `credentials.passwords` list is the set of slots to keep: a slot it does not name is removed, and a PUT
+ *   without `credentials` removes every slot (Azure/acr issues 596 and 667: re-deploying a token without the
+ *   credentials "would clear the credentials"; terraform-provider-azurerm removes a password by writing the list
+ *   without it). A PUT does not generate a password (a token created through the SDK has none:
+ *   Azure/azure-sdk-for-python issue 19958; `value` is read-only: pulumi-azure-native issue 2500).
+ * - A new token starts with no password slots and a fresh `creationDate`; deleting a registry deletes its tokens.
+ * - A missing token, or a token of a missing registry, is a 404 with ARM's error shape `{ error: { code, message } }`.
+ *   The codes (`ResourceNotFound`, `ParentResourceNotFound`) are ARM's usual ones, not checked against ACR; the
+ *   provider relies on the status only.
+ *
+ * Not modeled (a green test proves nothing about them): token `PATCH` (`tokens.update`); the token and registry
+ * long-running states (every write succeeds at once, `provisioningState: Succeeded`); whether a PUT that names a
+ * slot with another `creationTime` or `expiry` keeps it (here: kept, matched by name); whether a PUT that creates
+ * a token and names slots generates them (here: no; the sources above cover a create without credentials and the
+ * read-only `value`, not this case); what ARM answers generateCredentials for a token that does not exist (here:
+ * 404 `ResourceNotFound`); certificates; scope map existence; registry PUT/DELETE over HTTP (tests re-create a
+ * registry with `deleteRegistry`/`createRegistry`); throttling beyond scripted failures; RBAC (any request with
+ * the test bearer token is allowed).
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -30,15 +59,38 @@ export interface IssuedPassword {
   readonly name: string;
   readonly value: string;
   readonly expiry?: string;
+  /** The slot's creationTime, in ARM's format. */
+  readonly creationTime: string;
 }
 
-/** An ARM error answer to the next generateCredentials POST. */
+/** Which requests a scripted failure answers. */
+export type FailureRoute = "generateCredentials" | "getToken";
+
+/** An ARM error answer to the next request of a route (generateCredentials unless `on` says otherwise). */
 export interface ScriptedFailure {
   readonly status: number;
   readonly code: string;
   readonly message: string;
   /** Sent as `Retry-After` (seconds). */
   readonly retryAfterSeconds?: number;
+  /** Defaults to "generateCredentials". */
+  readonly on?: FailureRoute;
+}
+
+/** One password slot of a token, as a token GET shows it (no value). */
+export interface SlotRecord {
+  readonly name: string;
+  readonly creationTime: string;
+  readonly expiry?: string;
+}
+
+/** A token as the server holds it. */
+export interface TokenRecord {
+  readonly id: string;
+  readonly creationDate: string;
+  readonly scopeMapId?: string;
+  readonly status: string;
+  readonly passwords: readonly SlotRecord[];
 }
 
 export interface ArmServer {
@@ -48,12 +100,22 @@ export interface ArmServer {
   readonly caPem: string;
   readonly requests: RecordedRequest[];
   readonly issued: IssuedPassword[];
-  /** Answer the next `times` generateCredentials POSTs with this error (queued after earlier scripts). */
+  /** Answer the next `times` requests of the failure's route with this error (queued after earlier scripts). */
   failNext(failure: ScriptedFailure, times?: number): void;
   /** How many status polls answer InProgress before Succeeded (default 1). */
   pollsBeforeDone: number;
-  /** Forget recorded requests, issued passwords and scripted failures. */
+  /** Forget recorded requests, issued passwords and scripted failures; registries and tokens stay. */
   reset(): void;
+  /** Forget every registry and token. */
+  resetResources(): void;
+  /** Create an empty registry (its ARM id); a registry of that id must not exist. */
+  createRegistry(registryId: string): void;
+  /** Delete a registry and with it every token it holds. */
+  deleteRegistry(registryId: string): void;
+  /** Create a token with no password (as a token PUT of a new token does), in an existing registry. */
+  createToken(tokenId: string, scopeMapId: string): TokenRecord;
+  /** The token as the server holds it, or undefined. */
+  token(tokenId: string): TokenRecord | undefined;
   close(): Promise<void>;
 }
 
@@ -61,12 +123,23 @@ export const TEST_BEARER_TOKEN = "test-token";
 
 const GENERATE_PATH =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)\/generateCredentials$/i;
+const TOKEN_PATH =
+  /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+)\/tokens\/([^/]+)$/i;
 const OPERATION_PATH =
   /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/locations\/local\/(operationStatuses|operationResults)\/([^/]+)$/;
 
 interface Operation {
   polls: number;
   readonly result: unknown;
+}
+
+interface Registry {
+  readonly tokens: Map<string, TokenRecord>;
+}
+
+/** ARM's time format: seven fractional digits and an offset (Azure/acr issue 596). */
+export function armTime(date: Date): string {
+  return date.toISOString().replace(/Z$/, "0000+00:00");
 }
 
 /** Make a self-signed certificate for 127.0.0.1 with openssl in a fresh temp directory. */
@@ -108,19 +181,61 @@ function armError(status: number, code: string, message: string): { status: numb
   return { status, body: { error: { code, message } } };
 }
 
+/** ARM ids are case-insensitive. */
+const key = (id: string): string => id.toLowerCase();
+
+/** The token as a GET (or a PUT's answer) shows it. */
+function tokenResource(token: TokenRecord): unknown {
+  const name = token.id.split("/").pop();
+  return {
+    id: token.id,
+    name,
+    type: "Microsoft.ContainerRegistry/registries/tokens",
+    properties: {
+      creationDate: token.creationDate,
+      provisioningState: "Succeeded",
+      ...(token.scopeMapId === undefined ? {} : { scopeMapId: token.scopeMapId }),
+      status: token.status,
+      credentials: { certificates: [], passwords: token.passwords.map((p) => ({ ...p })) },
+    },
+  };
+}
+
 export async function startArmServer(): Promise<ArmServer> {
-  const { key, cert } = makeCertificate();
+  const { key: tlsKey, cert } = makeCertificate();
   const requests: RecordedRequest[] = [];
   const issued: IssuedPassword[] = [];
   const failures: ScriptedFailure[] = [];
   const operations = new Map<string, Operation>();
+  const registries = new Map<string, Registry>();
   let endpoint = "";
 
   const state = {
     pollsBeforeDone: 1,
   };
 
-  const server = https.createServer({ key, cert }, (req, res) => {
+  const nextFailure = (route: FailureRoute): ScriptedFailure | undefined => {
+    const index = failures.findIndex((f) => (f.on ?? "generateCredentials") === route);
+    return index < 0 ? undefined : failures.splice(index, 1)[0];
+  };
+
+  // Strictly increasing times: a token re-created within the same millisecond still gets a new creationDate
+  // (ARM's own times have 100 ns steps).
+  let lastTime = 0;
+  const stamp = (): string => {
+    lastTime = Math.max(Date.now(), lastTime + 1);
+    return armTime(new Date(lastTime));
+  };
+
+  const newToken = (id: string, scopeMapId: string | undefined, status: string): TokenRecord => ({
+    id,
+    creationDate: stamp(),
+    scopeMapId,
+    status,
+    passwords: [],
+  });
+
+  const server = https.createServer({ key: tlsKey, cert }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -145,6 +260,11 @@ export async function startArmServer(): Promise<ArmServer> {
       };
       const sendError = (e: { status: number; body: unknown }, headers?: Record<string, string>): void =>
         send(e.status, e.body, headers);
+      const sendScripted = (failure: ScriptedFailure): void =>
+        sendError(
+          armError(failure.status, failure.code, failure.message),
+          failure.retryAfterSeconds === undefined ? {} : { "Retry-After": String(failure.retryAfterSeconds) },
+        );
 
       if (!authorized) {
         return sendError(armError(401, "AuthenticationFailed", "Authentication failed."));
@@ -161,35 +281,60 @@ export async function startArmServer(): Promise<ArmServer> {
 
       const generate = GENERATE_PATH.exec(url.pathname);
       if (generate && req.method === "POST") {
-        const [, sub, rg, registry] = generate;
-        const failure = failures.shift();
-        if (failure) {
-          const headers: Record<string, string> =
-            failure.retryAfterSeconds === undefined
-              ? {}
-              : { "Retry-After": String(failure.retryAfterSeconds) };
-          return sendError(armError(failure.status, failure.code, failure.message), headers);
-        }
+        const [, sub, rg, registryName] = generate;
+        const failure = nextFailure("generateCredentials");
+        if (failure) return sendScripted(failure);
         const params = (badJson ? undefined : body) as
           { tokenId?: unknown; name?: unknown; expiry?: unknown } | undefined;
-        const registryId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ContainerRegistry/registries/${registry}`;
+        const registryId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ContainerRegistry/registries/${registryName}`;
         const tokenId = typeof params?.tokenId === "string" ? params.tokenId : "";
         const tokenMatch = /\/tokens\/([^/]+)$/.exec(tokenId);
-        if (!tokenMatch || tokenId.toLowerCase() !== `${registryId}/tokens/${tokenMatch[1]}`.toLowerCase()) {
+        if (!tokenMatch || key(tokenId) !== key(`${registryId}/tokens/${tokenMatch[1]}`)) {
           return sendError(armError(400, "InvalidParameter", "tokenId must be a token of this registry."));
         }
         if (params?.name !== "password1" && params?.name !== "password2") {
           return sendError(armError(400, "InvalidParameter", "name must be password1 or password2."));
         }
-        const expiry = typeof params.expiry === "string" ? params.expiry : undefined;
+        const registry = registries.get(key(registryId));
+        if (!registry) {
+          return sendError(armError(404, "ResourceNotFound", `The registry ${registryName} was not found.`));
+        }
+        const token = registry.tokens.get(key(tokenId));
+        if (!token) {
+          return sendError(
+            armError(
+              404,
+              "ResourceNotFound",
+              `The token ${tokenMatch[1]} was not found in registry ${registryName}.`,
+            ),
+          );
+        }
+        const name = params.name;
+        const expiry = typeof params.expiry === "string" ? armTime(new Date(params.expiry)) : undefined;
         const value = randomBytes(24).toString("base64");
-        issued.push({ tokenId, name: params.name, value, expiry });
+        const slot: SlotRecord = {
+          name,
+          creationTime: stamp(),
+          ...(expiry === undefined ? {} : { expiry }),
+        };
+        const passwords = [...token.passwords.filter((p) => p.name !== name), slot].sort((a, b) =>
+          a.name.localeCompare(b.name),
+        );
+        registry.tokens.set(key(tokenId), { ...token, passwords });
+        issued.push({
+          tokenId,
+          name,
+          value,
+          creationTime: slot.creationTime,
+          ...(typeof params.expiry === "string" ? { expiry: params.expiry } : {}),
+        });
         const id = randomUUID();
         operations.set(id, {
           polls: 0,
           result: {
             username: tokenMatch[1],
-            passwords: [{ name: params.name, value, creationTime: new Date().toISOString(), expiry }],
+            // Every slot, and the value only for the one just generated (terraform-provider-azurerm PR 13782).
+            passwords: passwords.map((p) => (p.name === name ? { ...p, value } : { ...p })),
           },
         });
         const base = `${endpoint}/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/locations/local`;
@@ -197,6 +342,62 @@ export async function startArmServer(): Promise<ArmServer> {
           "Azure-AsyncOperation": `${base}/operationStatuses/${id}?api-version=${apiVersion}`,
           Location: `${base}/operationResults/${id}?api-version=${apiVersion}`,
         });
+      }
+
+      const tokenPath = TOKEN_PATH.exec(url.pathname);
+      if (tokenPath) {
+        const [, registryId, tokenName] = tokenPath;
+        const tokenId = url.pathname;
+        const registry = registries.get(key(registryId));
+        if (req.method === "GET") {
+          const failure = nextFailure("getToken");
+          if (failure) return sendScripted(failure);
+        }
+        if (!registry && req.method !== "DELETE") {
+          return sendError(
+            armError(
+              404,
+              "ParentResourceNotFound",
+              `Can not perform requested operation on nested resource. Parent resource '${registryId.split("/").pop()}' not found.`,
+            ),
+          );
+        }
+        const token = registry?.tokens.get(key(tokenId));
+        switch (req.method) {
+          case "GET":
+            return token
+              ? send(200, tokenResource(token))
+              : sendError(
+                  armError(
+                    404,
+                    "ResourceNotFound",
+                    `The Resource 'Microsoft.ContainerRegistry/registries/${registryId.split("/").pop()}/tokens/${tokenName}' was not found.`,
+                  ),
+                );
+          case "PUT": {
+            const properties = ((badJson ? undefined : body) as { properties?: Record<string, unknown> })
+              ?.properties;
+            const scopeMapId = typeof properties?.scopeMapId === "string" ? properties.scopeMapId : undefined;
+            const status = typeof properties?.status === "string" ? properties.status : "enabled";
+            const listed = (properties?.credentials as { passwords?: { name?: unknown }[] } | undefined)
+              ?.passwords;
+            const keep = new Set((listed ?? []).map((p) => p.name));
+            const base = token ?? newToken(tokenId, scopeMapId, status);
+            // The list names the slots to keep; a slot it leaves out is removed, and no list removes all.
+            const written: TokenRecord = {
+              ...base,
+              scopeMapId,
+              status,
+              passwords: base.passwords.filter((p) => keep.has(p.name)),
+            };
+            registry!.tokens.set(key(tokenId), written);
+            return send(token ? 200 : 201, tokenResource(written));
+          }
+          case "DELETE":
+            if (!token) return send(204, undefined);
+            registry!.tokens.delete(key(tokenId));
+            return send(200, undefined);
+        }
       }
 
       const operation = OPERATION_PATH.exec(url.pathname);
@@ -227,6 +428,13 @@ export async function startArmServer(): Promise<ArmServer> {
   });
   endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const registryOf = (tokenId: string): Registry => {
+    const match = TOKEN_PATH.exec(tokenId);
+    const registry = match ? registries.get(key(match[1])) : undefined;
+    if (!registry) throw new Error(`no registry for token ${tokenId}`);
+    return registry;
+  };
+
   return {
     endpoint,
     caPem: cert,
@@ -246,6 +454,25 @@ export async function startArmServer(): Promise<ArmServer> {
       issued.length = 0;
       failures.length = 0;
       operations.clear();
+    },
+    resetResources(): void {
+      registries.clear();
+    },
+    createRegistry(registryId: string): void {
+      if (registries.has(key(registryId))) throw new Error(`registry ${registryId} exists`);
+      registries.set(key(registryId), { tokens: new Map() });
+    },
+    deleteRegistry(registryId: string): void {
+      registries.delete(key(registryId));
+    },
+    createToken(tokenId: string, scopeMapId: string): TokenRecord {
+      const token = newToken(tokenId, scopeMapId, "enabled");
+      registryOf(tokenId).tokens.set(key(tokenId), token);
+      return token;
+    },
+    token(tokenId: string): TokenRecord | undefined {
+      const match = TOKEN_PATH.exec(tokenId);
+      return match ? registries.get(key(match[1]))?.tokens.get(key(tokenId)) : undefined;
     },
     close(): Promise<void> {
       return new Promise((resolve) => {
