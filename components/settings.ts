@@ -157,12 +157,13 @@ class Problems {
   stringMap(path: string, value: unknown): Record<string, string> {
     if (value === undefined) return {};
     const map = this.map(path, value);
-    const out: Record<string, string> = {};
+    const out: [string, string][] = [];
     for (const [k, v] of Object.entries(map ?? {})) {
-      if (typeof v === "string") out[k] = v;
+      if (typeof v === "string") out.push([k, v]);
       else this.add(child(path, k), `expected a string, got ${describe(v)}`);
     }
-    return out;
+    // fromEntries defines own properties: a key such as __proto__ stays a key, never a prototype.
+    return Object.fromEntries(out);
   }
 }
 
@@ -363,6 +364,15 @@ function readServiceAccounts(problems: Problems, path: string, value: unknown): 
         problems.add(`${at}.create`, `expected true or false, got ${describe(entry.create)}`);
       }
       create = entry.create === true;
+      if (typeof name !== "string") {
+        problems.add(
+          `${at}.name`,
+          name === undefined
+            ? "missing; name the account: { name: app-sa, create: true }"
+            : `expected a service account name, got ${describe(name)}`,
+        );
+        return;
+      }
     }
     if (typeof name !== "string") {
       problems.add(at, `expected a service account name or { name, create: true }, got ${describe(name)}`);
@@ -411,7 +421,7 @@ function readNamespace(
   path: string,
   name: string,
   value: unknown,
-  registries: Record<string, Registry>,
+  registries: ReadonlyMap<string, Registry>,
   registryTypes: ReadonlyMap<string, unknown>,
   secretName: string,
   defaultDelivery: Delivery,
@@ -453,7 +463,7 @@ function readNamespace(
         continue;
       }
       const options = problems.map(at, regMap![id]);
-      const registry = registries[id];
+      const registry = registries.get(id);
       if (!options) continue;
       let repositories: string[] = [];
       if (registryTypes.get(id) === "acr") {
@@ -676,13 +686,29 @@ function readMonitoring(problems: Problems, value: unknown): MonitoringSettings 
 }
 
 /**
+ * `pulumi config set 'registries.hub.password' ...` without `--path` stores a key of that literal name beside
+ * `registries`, which nothing reads. Say so, with the commands that undo it and set the value where it belongs.
+ */
+function pathWithoutPathFlag(key: string): string {
+  const secret = /(^|\.)password$/.test(key) ? "--secret " : "";
+  return (
+    `a key of its own (registry-access:${key}), set without --path, which this program does not read; ` +
+    `remove it with \`pulumi config rm '${key}'\` and set it with \`pulumi config set ${secret}--path '${key}' <value>\``
+  );
+}
+
+/**
  * Turn the raw stack config (the `registry-access:` keys, without the prefix, JSON values parsed) into
  * settings. Creates no resources. Throws one SettingsError that lists every problem.
  */
 export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings {
   const problems = new Problems();
   for (const key of Object.keys(raw)) {
-    if (!KNOWN_KEYS.includes(key) && raw[key] !== undefined) {
+    if (KNOWN_KEYS.includes(key) || raw[key] === undefined) continue;
+    const head = /^([^.[]+)[.[]/.exec(key)?.[1];
+    if (head !== undefined && KNOWN_KEYS.includes(head)) {
+      problems.add(key, pathWithoutPathFlag(key));
+    } else {
       problems.add(key, `unknown key registry-access:${key}; known keys: ${KNOWN_KEYS.join(", ")}`);
     }
   }
@@ -697,7 +723,8 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
       );
   }
 
-  const registries: Record<string, Registry> = {};
+  // Maps, not objects: an id such as toString or __proto__ must find nothing it did not define.
+  const registries = new Map<string, Registry>();
   const registryTypes = new Map<string, unknown>();
   if (raw.registries === undefined) {
     problems.add("registries", "missing; define at least one registry (see README: Configuration)");
@@ -706,7 +733,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
     for (const [id, value] of Object.entries(map ?? {})) {
       registryTypes.set(id, isMap(value) ? value.type : undefined);
       const registry = readRegistry(problems, child("registries", id), id, value);
-      if (registry) registries[id] = registry;
+      if (registry) registries.set(id, registry);
     }
   }
 
@@ -753,7 +780,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
   if (problems.list.length > 0) throw new SettingsError(problems.list);
   return {
     secretName,
-    registries,
+    registries: Object.fromEntries(registries),
     namespaces,
     ...(externalSecrets && esoNamespaces.length > 0 ? { externalSecrets } : {}),
     ...(monitoring ? { monitoring } : {}),

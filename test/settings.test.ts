@@ -224,6 +224,77 @@ describe("settings", () => {
     ]);
   });
 
+  it("reads maps by their own keys: ids named like Object.prototype members get messages, not a crash", () => {
+    const hub = { type: "static", server: "docker.io", username: "u", password: "p" };
+    // JSON.parse, as the engine's config is read: it keeps __proto__ as an ordinary key.
+    const raw = JSON.parse(
+      JSON.stringify({
+        registries: { hub, toString: { type: "static" }, constructor: "not a map", valueOf: { type: "acr" } },
+        namespaces: {
+          app: { registries: { toString: {}, constructor: {}, hasOwnProperty: {}, valueOf: {} } },
+          other: { registries: { hub: {} }, labels: { toString: "a", valueOf: "b" } },
+        },
+      }).replace('"hub":', '"__proto__":'),
+    );
+    assert.deepStrictEqual(problemsOf(raw), [
+      "registries.toString.server: missing; set the registry's host name",
+      "registries.toString.username: missing; set the user name to log in with",
+      "registries.toString.password: missing; set it with `pulumi config set --secret --path 'registries.toString.password' <value>`",
+      "registries.constructor: expected a map, got a string (not shown: it may be a credential set at the wrong path)",
+      "registries.valueOf.server: missing; set the registry's host name",
+      "registries.valueOf.resourceGroup: missing; set the resource group of the registry",
+      'namespaces.app.registries.hasOwnProperty: no registry "hasOwnProperty" is defined under registries; defined: __proto__, constructor, toString, valueOf',
+      "namespaces.app.registries.valueOf.repositories: missing; list the repositories this namespace may pull (names, or a prefix ending in /*)",
+      'namespaces.other.registries.hub: no registry "hub" is defined under registries; defined: __proto__, constructor, toString, valueOf',
+    ]);
+    const ok = JSON.parse(
+      '{"registries": {"__proto__": {"type": "static", "server": "docker.io", "username": "u", "password": "p"}},' +
+        ' "namespaces": {"app": {"registries": {"__proto__": {}}, "labels": {"__proto__": "x", "toString": "y"}}}}',
+    );
+    const settings = parseSettings(ok);
+    assert.deepStrictEqual(Object.keys(settings.registries), ["__proto__"]);
+    assert.strictEqual(settings.namespaces[0].registries[0].registry.id, "__proto__");
+    assert.deepStrictEqual(Object.entries(settings.namespaces[0].labels), [
+      ["__proto__", "x"],
+      ["toString", "y"],
+    ]);
+  });
+
+  it("says what a service account entry lacks, and how to name it", () => {
+    assert.deepStrictEqual(
+      problemsOf(
+        withNamespace({
+          registries: { dockerhub: {} },
+          serviceAccounts: [{ create: true }, { name: 42 }, 7],
+        }),
+      ),
+      [
+        "namespaces.app.serviceAccounts[0].name: missing; name the account: { name: app-sa, create: true }",
+        "namespaces.app.serviceAccounts[1].name: expected a service account name, got 42",
+        "namespaces.app.serviceAccounts[2]: expected a service account name or { name, create: true }, got 7",
+      ],
+    );
+  });
+
+  it("recognizes a value set without --path, and says how to move it where it belongs", () => {
+    const raw = {
+      ...staticSettings(),
+      "registries.dockerhub.password": CANARY.hubPassword,
+      "namespaces.team-b.labels.team": "b",
+      'registries["x"]': "y",
+    };
+    const problems = problemsOf(raw);
+    assert.deepStrictEqual(problems, [
+      "registries.dockerhub.password: a key of its own (registry-access:registries.dockerhub.password), set without --path, which this program does not read; " +
+        "remove it with `pulumi config rm 'registries.dockerhub.password'` and set it with `pulumi config set --secret --path 'registries.dockerhub.password' <value>`",
+      "namespaces.team-b.labels.team: a key of its own (registry-access:namespaces.team-b.labels.team), set without --path, which this program does not read; " +
+        "remove it with `pulumi config rm 'namespaces.team-b.labels.team'` and set it with `pulumi config set --path 'namespaces.team-b.labels.team' <value>`",
+      'registries["x"]: a key of its own (registry-access:registries["x"]), set without --path, which this program does not read; ' +
+        "remove it with `pulumi config rm 'registries[\"x\"]'` and set it with `pulumi config set --path 'registries[\"x\"]' <value>`",
+    ]);
+    assert.ok(!problems.join("\n").includes(CANARY.hubPassword));
+  });
+
   it("never quotes a credential in an error", () => {
     const raw = staticSettings();
     // A password of the wrong type, and other errors around it.
