@@ -3,8 +3,9 @@ import { authsKey, isDockerHub } from "./dockerConfig";
 import { ESO_API_VERSIONS, EsoApiVersion, parseGoDuration } from "./externalSecretsManifests";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 
-/** The config namespace of every key this program reads: `registry-access:<key>`. */
-export const CONFIG_NAMESPACE = "registry-access";
+import { CONFIG_NAMESPACE } from "./stackFile";
+
+export { CONFIG_NAMESPACE };
 
 export interface StaticRegistry {
   readonly id: string;

@@ -1,7 +1,15 @@
+/**
+ * Reading `Pulumi.<stack>.yaml` without the Pulumi CLI: for `npm run plan` and `npm run verify`, and for the
+ * program itself, which checks from the file whether a password is written in plain text (the engine's secret
+ * marking cannot tell). Errors name the file and a line and column, never what the line holds: a stack file
+ * may hold a credential.
+ */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
-import { CONFIG_NAMESPACE } from "./settings";
+import { parseDocument } from "yaml";
+
+/** The config namespace of every key this program reads: `registry-access:<key>`. */
+export const CONFIG_NAMESPACE = "registry-access";
 
 /** What stands in for a credential when a stack file is read without the stack's key (plans, tests). */
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -19,6 +27,22 @@ export interface ReadOptions {
    * decrypt it) and of every static registry password not set yet. Never used by `pulumi up`.
    */
   readonly placeholders?: boolean;
+  /** How messages name the file. Defaults to its base name, `Pulumi.dev.yaml`. */
+  readonly name?: string;
+}
+
+/**
+ * A stack file that cannot be used, one line per problem. `unreadable`: no such file, a directory, no
+ * permission. `invalid`: YAML syntax errors or a shape that is not a stack file.
+ */
+export class StackFileError extends Error {
+  constructor(
+    readonly kind: "unreadable" | "invalid",
+    message: string,
+  ) {
+    super(message);
+    this.name = "StackFileError";
+  }
 }
 
 /** The path of a stack's settings file in the project directory. */
@@ -28,6 +52,116 @@ export function stackFilePath(projectDir: string, stack: string): string {
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "a map" : `a ${typeof value}`;
+}
+
+/**
+ * What each of the `yaml` package's error codes means, in our words: its own messages quote the offending text
+ * (`Invalid escape sequence \q`, a code frame with the whole line), which may be a password.
+ */
+const YAML_ERRORS: Readonly<Record<string, string>> = {
+  ALIAS_PROPS: "an alias (*name) cannot carry an anchor or a tag",
+  BAD_ALIAS: "an alias (*name) that refers to no anchor before it",
+  BAD_COLLECTION_TYPE: "a collection of the wrong kind for its tag",
+  BAD_DIRECTIVE: "a % directive that is not valid",
+  BAD_DQ_ESCAPE: "an escape sequence that is not valid in a double-quoted string",
+  BAD_INDENT: "bad indentation",
+  BAD_PROP_ORDER: "an anchor or tag after the value it belongs to",
+  BAD_SCALAR_START: "a plain value that starts with a reserved character: quote it",
+  BLOCK_AS_IMPLICIT_KEY: "a second ': ' on one line (a mapping inside a mapping's value): quote the value",
+  BLOCK_IN_FLOW: "a block collection inside [ ] or { }",
+  DUPLICATE_KEY: "a key that is already defined in this map",
+  IMPOSSIBLE: "text the parser cannot read",
+  KEY_OVER_1024_CHARS: "a key longer than 1024 characters",
+  MISSING_CHAR: "a missing closing character (a quote, ] or })",
+  MULTILINE_IMPLICIT_KEY: "a key that runs over more than one line (a missing ':'?)",
+  MULTIPLE_ANCHORS: "more than one anchor on a value",
+  MULTIPLE_DOCS: "a second YAML document (---): a stack file is one document",
+  MULTIPLE_TAGS: "more than one tag on a value",
+  NON_STRING_KEY: "a key that is not a string",
+  RESOURCE_EXHAUSTION: "aliases that expand too far",
+  TAB_AS_INDENT: "a tab used for indentation: use spaces",
+  TAG_RESOLVE_FAILED: "a tag that cannot be resolved",
+  UNEXPECTED_TOKEN: "unexpected characters",
+};
+
+interface YamlErrorLike {
+  readonly code?: string;
+  readonly linePos?: readonly { readonly line: number; readonly col: number }[];
+}
+
+/** `line 7, column 17: <what>`, from the error's position and code only. */
+function syntaxError(error: YamlErrorLike): string {
+  const at = error.linePos?.[0];
+  const where = at ? `line ${at.line}, column ${at.col}` : "somewhere";
+  const code = error.code ?? "UNKNOWN";
+  return `${where}: ${YAML_ERRORS[code] ?? `a YAML error (${code})`}`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function listed(name: string, heading: string, problems: readonly string[]): string {
+  return `${name}: ${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+}
+
+/** The file's text, or a StackFileError that says why it cannot be read (never a stack trace). */
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory, not a stack file"
+          : code === "EACCES"
+            ? "permission denied"
+            : (code ?? "read failed");
+    throw new StackFileError("unreadable", `cannot read ${file}: ${why}`);
+  }
+}
+
+/**
+ * The `config:` map of a stack file's text, by own keys only. Throws a StackFileError naming `name` with every
+ * syntax error (line and column, never the line's content), or with what is wrong with the document's shape.
+ */
+export function parseStackConfig(text: string, name: string): Record<string, unknown> {
+  const doc = parseDocument(text);
+  const seen = new Set<string>();
+  const errors = doc.errors.map(syntaxError).filter((e) => !seen.has(e) && seen.add(e));
+  if (errors.length > 0) {
+    throw new StackFileError("invalid", listed(name, plural(errors.length, "YAML syntax error"), errors));
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    throw new StackFileError("invalid", `${name}: ${syntaxError(error as YamlErrorLike)}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (!isMap(value)) {
+    throw new StackFileError(
+      "invalid",
+      `${name}: expected a map with a config: key at the top, got ${kindOf(value)}`,
+    );
+  }
+  const config = Object.hasOwn(value, "config") ? value.config : undefined;
+  if (config === null || config === undefined) return {};
+  if (!isMap(config)) {
+    throw new StackFileError(
+      "invalid",
+      `${name}: config: expected a map of config keys (registry-access:registries: ...), got ${kindOf(config)}`,
+    );
+  }
+  return config;
 }
 
 function replaceSecure(value: unknown): unknown {
@@ -42,26 +176,26 @@ function fillMissingPasswords(registries: unknown): unknown {
   return Object.fromEntries(
     Object.entries(registries).map(([id, reg]) => [
       id,
-      isMap(reg) && reg.type === "static" && reg.password === undefined
+      isMap(reg) && reg.type === "static" && !Object.hasOwn(reg, "password")
         ? { ...reg, password: SECRET_PLACEHOLDER }
         : reg,
     ]),
   );
 }
 
-/** Read `Pulumi.<stack>.yaml` without the Pulumi CLI. */
+/** Read `Pulumi.<stack>.yaml` without the Pulumi CLI. Throws a StackFileError for a file that cannot be used. */
 export function readStackFile(file: string, options: ReadOptions = {}): StackFile {
-  const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-  let config = doc?.config ?? {};
+  let config = parseStackConfig(readText(file), options.name ?? path.basename(file));
   const prefix = `${CONFIG_NAMESPACE}:`;
   if (options.placeholders) {
     config = replaceSecure(config) as Record<string, unknown>;
     const key = `${prefix}registries`;
-    if (key in config) config = { ...config, [key]: fillMissingPasswords(config[key]) };
+    if (Object.hasOwn(config, key)) config = { ...config, [key]: fillMissingPasswords(config[key]) };
   }
-  const settings: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(config)) {
-    if (key.startsWith(prefix)) settings[key.slice(prefix.length)] = value;
-  }
+  const settings = Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value]),
+  );
   return { config, settings };
 }

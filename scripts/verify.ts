@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import type { CoreV1Api } from "@kubernetes/client-node";
+import type { StackFile } from "../components/stackFile";
 import {
   checkNamespace,
   ExpectedNamespace,
@@ -176,14 +177,16 @@ async function verifyNamespace(
 async function verifyStack(options: Options, stack: string, io: Io): Promise<number> {
   // Loaded here, not at the top: they take a second, which the --dockerconfigjson form does not need.
   const { parseSettings, SettingsError } = await import("../components/settings");
-  const { readStackFile, stackFilePath } = await import("../components/stackFile");
+  const { readStackFile, StackFileError, stackFilePath } = await import("../components/stackFile");
   const file = stackFilePath(options.projectDir, stack);
   if (!fs.existsSync(file)) throw new UsageError(`no stack file ${file}`);
-  const stackFile = readStackFile(file, { placeholders: true });
+  let stackFile: StackFile;
   let expected: ExpectedNamespace[];
   try {
+    stackFile = readStackFile(file, { placeholders: true });
     expected = expectedFromStack(parseSettings(stackFile.settings), stack);
   } catch (error) {
+    if (error instanceof StackFileError) throw new UsageError(error.message);
     if (error instanceof SettingsError) throw new UsageError(`${path.basename(file)}: ${error.message}`);
     throw error;
   }

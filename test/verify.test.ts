@@ -1133,6 +1133,11 @@ describe("verify", () => {
           "",
         ].join("\n"),
       );
+      await fs.writeFile(
+        path.join(projectDir, "Pulumi.broken.yaml"),
+        `config:\n  registry-access:registries:\n  password: ${ALICE_PASSWORD}: x\n`,
+      );
+      await fs.mkdir(path.join(projectDir, "Pulumi.dir.yaml"));
       const kubeconfig = path.join(projectDir, "kubeconfig");
       await fs.writeFile(
         kubeconfig,
@@ -1262,12 +1267,21 @@ describe("verify", () => {
             await verifyInProcess(["--stack", "e2e", "--project-dir", projectDir, "--context", "prod-aks"]),
             await verifyInProcess(["--stack", "nope", "--project-dir", projectDir]),
             await verifyInProcess(["--stack", "e2e", "--repository", "team/app"]),
+            await verifyInProcess(["--stack", "broken", "--project-dir", projectDir]),
+            await verifyInProcess(["--stack", "dir", "--project-dir", projectDir]),
           ],
           [
             usage("kube context prod-aks is not in the kubeconfig (contexts: fake, other)"),
             usage(`no stack file ${path.join(projectDir, "Pulumi.nope.yaml")}`),
             usage(
               "--repository goes with --dockerconfigjson (with --stack, the stack's repositories are checked)",
+            ),
+            usage(
+              "Pulumi.broken.yaml: 1 YAML syntax error:\n" +
+                "  - line 3, column 13: a second ': ' on one line (a mapping inside a mapping's value): quote the value",
+            ),
+            usage(
+              `cannot read ${path.join(projectDir, "Pulumi.dir.yaml")}: it is a directory, not a stack file`,
             ),
           ],
         );
