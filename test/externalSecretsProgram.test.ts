@@ -115,6 +115,8 @@ describe("External Secrets delivery (under mocks)", () => {
   it("declares the store's service account with the identity's client id, a SecretStore and an ExternalSecret", () => {
     const sa = run.recorder.find("kubernetes:core/v1:ServiceAccount", "team-b-eso-store-sa");
     assert.deepStrictEqual(sa.inputs.metadata.annotations, {
+      "pulumi.com/patchForce": "true",
+      "pulumi.com/patchFieldManager": "registry-access",
       "azure.workload.identity/client-id": `client-id-of-${identityName("registry-access", "dev", "team-b")}`,
       "azure.workload.identity/tenant-id": "11111111-1111-1111-1111-111111111111",
     });

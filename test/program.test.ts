@@ -56,7 +56,11 @@ describe("program (static registries, under mocks)", () => {
     assert.deepStrictEqual(ns.inputs.metadata, {
       name: "team-a",
       labels: { team: "a" },
-      annotations: { owner: "team-a@example.com" },
+      annotations: {
+        owner: "team-a@example.com",
+        "pulumi.com/patchForce": "true",
+        "pulumi.com/patchFieldManager": "registry-access",
+      },
     });
     assert.strictEqual(ns.retainOnDelete, true);
     assert.strictEqual(run.recorder.byUrn(ns.parent).name, "team-a");
@@ -123,6 +127,7 @@ describe("program (static registries, under mocks)", () => {
       name: "builder",
       namespace: "team-a",
       labels: { "app.kubernetes.io/managed-by": "registry-access" },
+      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
     });
     assert.deepStrictEqual(sa.inputs.imagePullSecrets, [{ name: "regcred" }, { name: "legacy-pull" }]);
     assert.ok(sa.dependsOn.includes(run.recorder.find(SECRET, "team-a-pull-secret").urn));

@@ -1,0 +1,167 @@
+/**
+ * `npm run bench:e2e`: the program through the real engine against the local kube-apiserver, side by side with
+ * the seed recipe's loop (../shared/reference/imagepullsecrets-per-namespace.md), at N = 50 and N = 200
+ * namespaces with one static registry. Both start from namespaces that already exist (the recipe assumes them;
+ * the program adopts them).
+ *
+ * Reports the wall time of each, a no-change `pulumi preview` and `pulumi up` at the largest N, and the peak
+ * resident memory of the language host's Node.js process (the program). One run; the machine is shared, so
+ * quote ratios from one run only.
+ */
+import { execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { copyProgram, e2eEnv, kubeContext, kubectl, newStack, setSecret } from "../test/e2e/support/harness";
+
+const run = promisify(execFile);
+const SIZES = (process.env.BENCH_E2E_SIZES ?? "50,200").split(",").map(Number);
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Create namespaces in batches (not timed): both contenders start from them. */
+async function createNamespaces(names: readonly string[]): Promise<void> {
+  const manifest = names
+    .map((n) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n}\n`)
+    .join("---\n");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-bench-e2e-"));
+  fs.writeFileSync(path.join(dir, "ns.yaml"), manifest);
+  try {
+    await kubectl("apply", "-f", path.join(dir, "ns.yaml"));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // The recipe patches `default`: wait until the controller manager has made one in every namespace.
+  for (;;) {
+    const out = await kubectl(
+      "get",
+      "serviceaccounts",
+      "-A",
+      "--field-selector=metadata.name=default",
+      "-o",
+      "custom-columns=NS:.metadata.namespace",
+      "--no-headers",
+    );
+    const have = new Set(out.split("\n"));
+    if (names.every((n) => have.has(n))) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function deleteNamespaces(names: readonly string[]): Promise<void> {
+  for (let i = 0; i < names.length; i += 50) {
+    await kubectl("delete", "namespace", "--wait=false", "--ignore-not-found", ...names.slice(i, i + 50));
+  }
+}
+
+/** The recipe, as teams run it: one `kubectl create secret` and one `kubectl patch` per namespace, in order. */
+async function recipeLoop(names: readonly string[]): Promise<number> {
+  const start = Date.now();
+  for (const ns of names) {
+    await kubectl(
+      "create",
+      "secret",
+      "docker-registry",
+      "regcred",
+      `--namespace=${ns}`,
+      "--docker-server=registry.example.com",
+      "--docker-username=bench",
+      "--docker-password=bench-password",
+    );
+    await kubectl(
+      "patch",
+      "serviceaccount",
+      "default",
+      `--namespace=${ns}`,
+      "-p",
+      '{"imagePullSecrets":[{"name":"regcred"}]}',
+    );
+  }
+  return Date.now() - start;
+}
+
+/** Runs `pulumi` and samples the peak RSS (VmHWM) of the language host's node process while it runs. */
+async function pulumiTimed(workDir: string, args: string[]): Promise<{ ms: number; peakKiB: number }> {
+  const start = Date.now();
+  const child = spawn("pulumi", [...args, "--non-interactive"], {
+    cwd: workDir,
+    env: { ...e2eEnv(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += String(d)));
+  let peakKiB = 0;
+  const sampler = setInterval(() => {
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        if (!cmdline.includes("@pulumi/pulumi/cmd/run") || !cmdline.includes(workDir)) continue;
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+        if (hwm) peakKiB = Math.max(peakKiB, Number(hwm[1]));
+      } catch {
+        // the process ended between the listing and the read
+      }
+    }
+  }, 200);
+  const code: number = await new Promise((r) => child.once("exit", (c) => r(c ?? 1)));
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${code}: ${stderr}`);
+  return { ms: Date.now() - start, peakKiB };
+}
+
+async function main(): Promise<void> {
+  e2eEnv();
+  console.log(`bench:e2e on ${kubeContext()} (one run; sizes ${SIZES.join(", ")})`);
+  const rows: string[] = [];
+  for (const n of SIZES) {
+    const tag = `b${n}`;
+    const loopNames = Array.from({ length: n }, (_, i) => `bench-${tag}-loop-${i}`);
+    const programNames = Array.from({ length: n }, (_, i) => `bench-${tag}-prog-${i}`);
+    await createNamespaces([...loopNames, ...programNames]);
+
+    const loopMs = await recipeLoop(loopNames);
+
+    const workDir = copyProgram();
+    const stackName = `bench-${tag}`;
+    await newStack(workDir, stackName, {
+      "kubernetes:context": kubeContext(),
+      "registry-access:registries": {
+        example: { type: "static", server: "registry.example.com", username: "bench" },
+      },
+      "registry-access:namespaces": Object.fromEntries(
+        programNames.map((ns) => [ns, { registries: { example: {} } }]),
+      ),
+    });
+    await setSecret(workDir, stackName, "registries.example.password", "bench-password");
+    const up = await pulumiTimed(workDir, ["up", "--yes", "--skip-preview", "--stack", stackName]);
+    rows.push(
+      `N=${n}: recipe loop ${seconds(loopMs)}; pulumi up ${seconds(up.ms)} ` +
+        `(${(up.ms / loopMs).toFixed(2)}x the loop); language host peak RSS ${(up.peakKiB / 1024).toFixed(0)} MiB`,
+    );
+    console.log(rows[rows.length - 1]);
+    if (n === Math.max(...SIZES)) {
+      const preview = await pulumiTimed(workDir, ["preview", "--stack", stackName, "--expect-no-changes"]);
+      const again = await pulumiTimed(workDir, ["up", "--yes", "--skip-preview", "--stack", stackName]);
+      rows.push(
+        `N=${n}: no-change preview ${seconds(preview.ms)} (target under 30 s); no-change up ${seconds(again.ms)}; ` +
+          `peak RSS ${(preview.peakKiB / 1024).toFixed(0)} / ${(again.peakKiB / 1024).toFixed(0)} MiB`,
+      );
+      console.log(rows[rows.length - 1]);
+    }
+    await run("pulumi", ["stack", "rm", "--force", "--yes", "--stack", stackName, "--non-interactive"], {
+      cwd: workDir,
+      env: e2eEnv(),
+    }).catch(() => undefined);
+    await deleteNamespaces([...loopNames, ...programNames]);
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+  console.log(`\nsummary\n${rows.join("\n")}`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
