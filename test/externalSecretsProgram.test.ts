@@ -148,7 +148,10 @@ describe("External Secrets delivery (under mocks)", () => {
       },
     ]);
     assert.deepStrictEqual(es.inputs.metadata.annotations, {
+      "pulumi.com/patchForce": "true",
+      "pulumi.com/patchFieldManager": "registry-access",
       "pulumi.com/waitFor": "condition=Ready",
+      "pulumi.com/timeoutSeconds": "1800",
       "pulumi.com/deletionPropagationPolicy": "orphan",
     });
     assert.ok(es.dependsOn.includes(store.urn), "the ExternalSecret waits for its store");
