@@ -1,9 +1,16 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { authsKey, isDockerHub } from "./dockerConfig";
 import { ESO_API_VERSIONS, EsoApiVersion, parseGoDuration } from "./externalSecretsManifests";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 
-import { CONFIG_NAMESPACE } from "./stackFile";
+import {
+  CONFIG_NAMESPACE,
+  locateStackFile,
+  passwordsInFile,
+  readStackFile,
+  StackFileError,
+} from "./stackFile";
 
 export { CONFIG_NAMESPACE };
 
@@ -182,9 +189,20 @@ function readServer(problems: Problems, path: string, value: unknown): string | 
 }
 
 /** A credential: wrapped in `pulumi.secret` right here, and never quoted in an error. */
-function readCredential(problems: Problems, path: string, value: unknown): pulumi.Output<string> | undefined {
+function readCredential(
+  problems: Problems,
+  path: string,
+  value: unknown,
+  plainTextIn?: string,
+): pulumi.Output<string> | undefined {
   const command = `pulumi config set --secret --path '${path}' <value>`;
-  if (value === undefined) {
+  if (plainTextIn !== undefined) {
+    problems.add(
+      path,
+      `written in plain text in ${plainTextIn}, where git keeps it; encrypt it with \`${command}\`` +
+        ` (if ${plainTextIn} was committed with it, change the password at the registry too)`,
+    );
+  } else if (value === undefined) {
     problems.add(path, `missing; set it with \`${command}\``);
   } else if (typeof value !== "string") {
     problems.add(path, `expected a string (not shown); set it with \`${command}\``);
@@ -208,7 +226,13 @@ function registryMap(problems: Problems, path: string, value: unknown): Raw | un
   return problems.map(path, value);
 }
 
-function readRegistry(problems: Problems, path: string, id: string, value: unknown): Registry | undefined {
+function readRegistry(
+  problems: Problems,
+  path: string,
+  id: string,
+  value: unknown,
+  options: ParseOptions,
+): Registry | undefined {
   const raw = registryMap(problems, path, value);
   if (!raw) return undefined;
   const type = raw.type;
@@ -216,7 +240,13 @@ function readRegistry(problems: Problems, path: string, id: string, value: unkno
     problems.unknownKeys(path, raw, ["type", "server", "username", "password"]);
     const server = readServer(problems, `${path}.server`, raw.server);
     const username = problems.string(`${path}.username`, raw.username, "the user name to log in with");
-    const password = readCredential(problems, `${path}.password`, raw.password);
+    const plain = options.plainTextPasswords;
+    const password = readCredential(
+      problems,
+      `${path}.password`,
+      raw.password,
+      plain?.ids.includes(id) ? plain.file : undefined,
+    );
     if (server === undefined || username === undefined || password === undefined) return undefined;
     return { id, type, server, username, password };
   }
@@ -698,11 +728,16 @@ function pathWithoutPathFlag(key: string): string {
   );
 }
 
+export interface ParseOptions {
+  /** The stack file's name and the ids of the static registries whose password it holds in plain text. */
+  readonly plainTextPasswords?: { readonly file: string; readonly ids: readonly string[] };
+}
+
 /**
  * Turn the raw stack config (the `registry-access:` keys, without the prefix, JSON values parsed) into
  * settings. Creates no resources. Throws one SettingsError that lists every problem.
  */
-export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings {
+export function parseSettings(raw: Readonly<Record<string, unknown>>, options: ParseOptions = {}): Settings {
   const problems = new Problems();
   for (const key of Object.keys(raw)) {
     if (KNOWN_KEYS.includes(key) || raw[key] === undefined) continue;
@@ -733,7 +768,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
     const map = registryMap(problems, "registries", raw.registries);
     for (const [id, value] of Object.entries(map ?? {})) {
       registryTypes.set(id, isMap(value) ? value.type : undefined);
-      const registry = readRegistry(problems, child("registries", id), id, value);
+      const registry = readRegistry(problems, child("registries", id), id, value, options);
       if (registry) registries.set(id, registry);
     }
   }
@@ -798,9 +833,10 @@ function decode(text: string): unknown {
 }
 
 /**
- * The warning for static passwords that the stack file holds in plain text: the engine marks a config key
- * secret when any value in it was set with `--secret`, so a `registries` key that is not secret holds its
- * passwords as written in Pulumi.<stack>.yaml, and so in git.
+ * The fallback when the stack file cannot be read: a warning from the engine's secret marking. The engine
+ * marks a config key secret when any value in it was set with `--secret`, so a `registries` key that is not
+ * secret holds its passwords as written in Pulumi.<stack>.yaml, and so in git. It misses a plain-text password
+ * beside one set with `--secret`; the stack file itself tells (see loadSettings).
  */
 export function plaintextPasswordWarning(
   settings: Settings,
@@ -818,13 +854,57 @@ export function plaintextPasswordWarning(
   );
 }
 
-/** Read the `registry-access:` keys of the running stack and parse them. */
+/** A stack file as the program reads it: its name for messages and its `config:` map. */
+export interface StackFileRead {
+  readonly name: string;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/** Where the program finds its stack file; undefined when it has none (config from Pulumi ESC, say). */
+export type StackFileSource = (stack: string) => StackFileRead | undefined;
+
+/**
+ * `Pulumi.<stack>.yaml` beside the project's Pulumi.yaml: the language host gives the project's root directory
+ * (PULUMI_NODEJS_ROOT_DIRECTORY); the working directory is the project's too under `pulumi up`.
+ */
+export const projectStackFile: StackFileSource = (stack) => {
+  const file = locateStackFile(stack, [pulumi.runtime.getRootDirectory(), process.cwd()]);
+  return file === undefined ? undefined : { name: path.basename(file), config: readStackFile(file).config };
+};
+
+let stackFileSource: StackFileSource = projectStackFile;
+
+/** Read the stack file from somewhere else (tests, `npm run plan`); no argument restores the default. */
+export function setStackFileSource(source: StackFileSource = projectStackFile): void {
+  stackFileSource = source;
+}
+
+/**
+ * Read the `registry-access:` keys of the running stack and parse them. A static password that the stack file
+ * holds in plain text is refused, with the command that encrypts it.
+ */
 export function loadSettings(): Settings {
   const prefix = `${CONFIG_NAMESPACE}:`;
   const raw: Record<string, unknown> = {};
   for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
     if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decode(text);
   }
+  let file: StackFileRead | undefined;
+  try {
+    file = stackFileSource(pulumi.getStack());
+  } catch (error) {
+    if (!(error instanceof StackFileError)) throw error;
+    pulumi.log.warn(
+      `plain-text passwords are checked from the engine's secret marking only: ${error.message}`,
+    );
+  }
+  if (file !== undefined) {
+    const passwords = passwordsInFile(file.config);
+    const ids = Object.keys(passwords).filter((id) => passwords[id] === "plaintext");
+    return parseSettings(raw, { plainTextPasswords: { file: file.name, ids } });
+  }
+  // No stack file here (Pulumi ESC, an Automation API inline program): today's check from the engine's marking,
+  // as a warning, since a value in plain text may come from somewhere other than a file in git.
   const settings = parseSettings(raw);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as {

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseDocument } from "yaml";
+import { parse, parseDocument } from "yaml";
 
 /** The config namespace of every key this program reads: `registry-access:<key>`. */
 export const CONFIG_NAMESPACE = "registry-access";
@@ -43,6 +43,16 @@ export class StackFileError extends Error {
     super(message);
     this.name = "StackFileError";
   }
+}
+
+/**
+ * The stack's name in `dev`, `org/dev` or `org/project/dev` (how the workflows name a stack with PULUMI_ORG):
+ * the stack file is named after it. Undefined for anything else, a path say.
+ */
+export function stackName(given: string): string | undefined {
+  const parts = given.split("/");
+  const ok = (p: string) => /^[A-Za-z0-9_.-]+$/.test(p) && p !== "." && p !== "..";
+  return parts.length <= 3 && parts.every(ok) ? parts[parts.length - 1] : undefined;
 }
 
 /** The path of a stack's settings file in the project directory. */
@@ -198,4 +208,51 @@ export function readStackFile(file: string, options: ReadOptions = {}): StackFil
       .map(([key, value]) => [key.slice(prefix.length), value]),
   );
   return { config, settings };
+}
+
+/** Where the stack file has a static registry's password: not at all, encrypted (`secure:`), or in plain text. */
+export type PasswordInFile = "missing" | "secret" | "plaintext";
+
+/**
+ * For each static registry of a stack file's `config:` (as parseStackConfig returns it, no placeholders), where
+ * its password is. Only the file can tell plain text apart: the engine marks the whole `registries` key secret
+ * as soon as any one value in it was set with `--secret`.
+ */
+export function passwordsInFile(config: Readonly<Record<string, unknown>>): Record<string, PasswordInFile> {
+  const key = `${CONFIG_NAMESPACE}:registries`;
+  const registries = Object.hasOwn(config, key) ? config[key] : undefined;
+  if (!isMap(registries)) return {};
+  const out: [string, PasswordInFile][] = [];
+  for (const [id, reg] of Object.entries(registries)) {
+    if (!isMap(reg) || reg.type !== "static") continue;
+    const password = Object.hasOwn(reg, "password") ? reg.password : undefined;
+    if (password === undefined || password === null) out.push([id, "missing"]);
+    else if (isMap(password) && typeof password.secure === "string") out.push([id, "secret"]);
+    else if (typeof password === "string") out.push([id, "plaintext"]);
+  }
+  return Object.fromEntries(out);
+}
+
+/**
+ * The stack file of `stack` in the first of `projectDirs` that holds a Pulumi.yaml (in its `stackConfigDir`
+ * when it sets one), or undefined: no project there, or a stack whose config lives elsewhere (Pulumi ESC, an
+ * Automation API program with its config in code).
+ */
+export function locateStackFile(stack: string, projectDirs: readonly string[]): string | undefined {
+  for (const dir of projectDirs) {
+    if (!dir || !path.isAbsolute(dir)) continue;
+    const project = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    if (project === undefined) continue;
+    let configDir = dir;
+    try {
+      const doc: unknown = parse(fs.readFileSync(project, "utf8"));
+      if (isMap(doc) && typeof doc.stackConfigDir === "string")
+        configDir = path.resolve(dir, doc.stackConfigDir);
+    } catch {
+      // The CLI has read this Pulumi.yaml already; if this parser cannot, the default place stands.
+    }
+    const file = stackFilePath(configDir, stack);
+    return fs.existsSync(file) ? file : undefined;
+  }
+  return undefined;
 }

@@ -1,17 +1,28 @@
 /**
- * npm run plan -- --stack <name> [--json] [--project-dir <dir>]
+ * npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]
  *
  * What a stack declares, offline: reads Pulumi.<name>.yaml, runs the program under Pulumi's mock runtime with
  * no cloud, cluster or credentials, and prints per namespace its registries (and ACR repositories), service
- * accounts, secret name, delivery and resource count. Secure values are never needed: they show as [secret].
- * A bad stack file exits 1 with the validation errors; a missing one exits 2.
+ * accounts, secret name, delivery and resource count. Secure values are never needed: each static password
+ * shows as missing, [secret] (encrypted) or PLAIN TEXT, read from the file itself.
+ *
+ * Exit status: 0 the plan; 1 a bad stack file (its validation or YAML errors) or a password in plain text
+ * (the plan is still printed); 2 plan could not run (options, no stack file, an unreadable one).
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parseArgs } from "util";
 import { authsKey } from "../components/dockerConfig";
 import { acrTokenName } from "../components/names";
-import { parseSettings, Settings, SettingsError } from "../components/settings";
-import { readStackFile, SECRET_PLACEHOLDER, stackFilePath } from "../components/stackFile";
+import { parseSettings, setStackFileSource, Settings, SettingsError } from "../components/settings";
+import {
+  PasswordInFile,
+  passwordsInFile,
+  readStackFile,
+  StackFileError,
+  stackFilePath,
+  stackName,
+} from "../components/stackFile";
 import { Recorder, Registered, runProgram } from "./mockRuntime";
 
 const PROJECT = "registry-access";
@@ -23,6 +34,7 @@ export interface PlannedRegistry {
   /** The `auths` key in the pull secret. */
   readonly server: string;
   readonly username: string;
+  /** ACR: `[generated]`. Static: as the stack file has it, `missing`, `[secret]` or `PLAIN TEXT`. */
   readonly password: string;
   readonly repositories?: readonly string[];
 }
@@ -53,7 +65,23 @@ function owningNamespace(r: Registered, byUrn: Map<string, Registered>): string 
   return undefined;
 }
 
-export function buildPlan(stack: string, settings: Settings, recorder: Recorder): Plan {
+/** How the plan shows a static password, by where the stack file has it. */
+export const PASSWORD_SHOWN: Readonly<Record<PasswordInFile, string>> = {
+  missing: "missing",
+  secret: "[secret]",
+  plaintext: "PLAIN TEXT",
+};
+
+/**
+ * The plan of a stack. `passwords` says where the stack file has each static password (passwordsInFile); one
+ * it does not list shows as missing.
+ */
+export function buildPlan(
+  stack: string,
+  settings: Settings,
+  recorder: Recorder,
+  passwords: Readonly<Record<string, PasswordInFile>>,
+): Plan {
   const byUrn = new Map(recorder.resources.map((r) => [r.urn, r]));
   const counts = new Map<string, number>();
   for (const r of recorder.resources) {
@@ -83,7 +111,8 @@ export function buildPlan(stack: string, settings: Settings, recorder: Recorder)
               type: "static" as const,
               server: authsKey(registry.server),
               username: registry.username,
-              password: SECRET_PLACEHOLDER,
+              password:
+                PASSWORD_SHOWN[Object.hasOwn(passwords, registry.id) ? passwords[registry.id] : "missing"],
             },
       ),
       serviceAccounts: ns.serviceAccounts.map((sa) => ({
@@ -120,43 +149,139 @@ export function formatPlan(plan: Plan): string {
   return lines.join("\n");
 }
 
-function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run plan -- --stack <name> [--json]\n`);
-  process.exit(2);
+const USAGE = "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]";
+
+/** A problem with how plan was asked to run: exit status 2, with the usage line. */
+class UsageError extends Error {}
+
+const OPTIONS = {
+  stack: { type: "string" },
+  json: { type: "boolean" },
+  out: { type: "string" },
+  "project-dir": { type: "string" },
+} as const;
+
+interface Options {
+  /** The stack's name, `dev`, also when given as `org/dev` or `org/project/dev`. */
+  readonly stack: string;
+  /** As given: what `pulumi config set --stack` takes. */
+  readonly stackArg: string;
+  readonly json: boolean;
+  readonly out?: string;
+  readonly projectDir: string;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const i = argv.indexOf("--stack");
-  const stack = i >= 0 ? argv[i + 1] : undefined;
-  if (!stack) usage("--stack is required");
-  const d = argv.indexOf("--project-dir");
-  const projectDir = d >= 0 ? path.resolve(argv[d + 1]) : path.resolve(__dirname, "..");
-  const file = stackFilePath(projectDir, stack);
-  if (!fs.existsSync(file)) usage(`no stack file ${path.relative(process.cwd(), file) || file}`);
-  const stackFile = readStackFile(file, { placeholders: true });
+function readOptions(argv: readonly string[]): Options {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // Node's messages run on with advice about `--`; the first sentence is the point.
+    throw new UsageError((error as Error).message.split(". ")[0]);
+  }
+  if (values.stack === undefined) throw new UsageError("--stack is required");
+  const stack = stackName(values.stack);
+  if (stack === undefined) {
+    throw new UsageError(`--stack takes a stack name (dev, or org/dev), got ${JSON.stringify(values.stack)}`);
+  }
+  if (values.out === "") throw new UsageError("--out takes a file name");
+  const projectDir = values["project-dir"];
+  return {
+    stack,
+    stackArg: values.stack,
+    json: values.json ?? false,
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    projectDir: projectDir !== undefined ? path.resolve(projectDir) : path.resolve(__dirname, ".."),
+  };
+}
+
+/** Where the plan and the errors go: process.stdout and process.stderr, or a test's buffers. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const PROCESS_IO: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+async function plan(options: Options, io: Io): Promise<number> {
+  const { stack } = options;
+  const file = stackFilePath(options.projectDir, stack);
+  if (!fs.existsSync(file)) throw new UsageError(`no stack file ${file}`);
+  let passwords: Record<string, PasswordInFile>;
+  let stackFile: ReturnType<typeof readStackFile>;
+  try {
+    passwords = passwordsInFile(readStackFile(file).config);
+    stackFile = readStackFile(file, { placeholders: true });
+  } catch (error) {
+    if (!(error instanceof StackFileError)) throw error;
+    if (error.kind === "unreadable") throw new UsageError(error.message);
+    io.err(`${error.message}\n`);
+    return 1;
+  }
+  const plainText = Object.keys(passwords)
+    .filter((id) => passwords[id] === "plaintext")
+    .sort();
+  const encrypt = plainText.map(
+    (id) =>
+      `${path.basename(file)}: registries.${id}.password is in plain text; encrypt it with ` +
+      `\`pulumi config set --stack ${options.stackArg} --secret --path 'registries.${id}.password' <value>\`\n`,
+  );
   let settings: Settings;
   try {
     settings = parseSettings(stackFile.settings);
   } catch (e) {
     if (e instanceof SettingsError) {
-      process.stderr.write(`${path.basename(file)}: ${e.message}\n`);
+      io.err(`${path.basename(file)}: ${e.message}\n${encrypt.join("")}`);
       return 1;
     }
     throw e;
   }
-  const run = await runProgram(stackFile.config, { stack, project: PROJECT });
-  const plan = buildPlan(stack, settings, run.recorder);
-  process.stdout.write(
-    argv.includes("--json") ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`,
-  );
-  return 0;
+  // The plan reads the passwords from the file itself (above); the program under mocks need not read it again.
+  setStackFileSource(() => undefined);
+  let run: Awaited<ReturnType<typeof runProgram>>;
+  try {
+    run = await runProgram(stackFile.config, { stack, project: PROJECT });
+  } finally {
+    setStackFileSource();
+  }
+  const result = buildPlan(stack, settings, run.recorder, passwords);
+  const text = options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatPlan(result)}\n`;
+  if (options.out !== undefined) {
+    try {
+      fs.writeFileSync(options.out, text);
+    } catch (error) {
+      throw new UsageError(
+        `cannot write ${options.out}: ${(error as NodeJS.ErrnoException).code ?? "failed"}`,
+      );
+    }
+  } else {
+    io.out(text);
+  }
+  io.err(encrypt.join(""));
+  return plainText.length > 0 ? 1 : 0;
+}
+
+/** The whole command: its exit status. Throws only for a bug (a usage problem is reported and gives 2). */
+export async function main(argv: readonly string[], io: Io = PROCESS_IO): Promise<number> {
+  try {
+    return await plan(readOptions(argv), io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`plan: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
 }
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {
-      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`plan: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(1);
     },
   );

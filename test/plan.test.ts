@@ -4,11 +4,21 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseSettings } from "../components/settings";
-import { readStackFile, stackFilePath } from "../components/stackFile";
+import { passwordsInFile, readStackFile, stackFilePath } from "../components/stackFile";
 import { runProgram } from "../scripts/mockRuntime";
-import { buildPlan, formatPlan } from "../scripts/plan";
+import { buildPlan, formatPlan, main } from "../scripts/plan";
 
 const ROOT = path.resolve(__dirname, "..");
+const PLAIN = "hunter2-plain-6d0a1f";
+const USAGE = "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]\n";
+
+/** The command in this process: its exit status and what it wrote. */
+async function planInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const status = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t) });
+  return { status, stdout, stderr };
+}
 
 function planCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(
@@ -26,7 +36,8 @@ describe("npm run plan", () => {
   it("prints what the dev stack declares, with no credential needed", async () => {
     const file = readStackFile(stackFilePath(ROOT, "dev"), { placeholders: true });
     const run = await runProgram(file.config, { stack: "dev" });
-    const text = formatPlan(buildPlan("dev", parseSettings(file.settings), run.recorder));
+    const passwords = passwordsInFile(readStackFile(stackFilePath(ROOT, "dev")).config);
+    const text = formatPlan(buildPlan("dev", parseSettings(file.settings), run.recorder, passwords));
     assert.strictEqual(
       text,
       [
@@ -35,15 +46,15 @@ describe("npm run plan", () => {
         "development",
         "  delivery direct, secret regcred, 8 resources",
         "  registries:",
-        "    https://index.docker.io/v1/  (dockerhub, static) user mycompany-ci, password [secret]",
+        "    https://index.docker.io/v1/  (dockerhub, static) user mycompany-ci, password missing",
         "    mycompany.azurecr.io  (mycompany, acr) token ra-dev-development-f215469e, repositories: webapp, dev/*",
         "  service accounts: default (patched)",
         "",
         "staging",
         "  delivery direct, secret regcred, 9 resources",
         "  registries:",
-        "    https://index.docker.io/v1/  (dockerhub, static) user mycompany-ci, password [secret]",
-        "    gcr.io  (gcr, static) user _json_key, password [secret]",
+        "    https://index.docker.io/v1/  (dockerhub, static) user mycompany-ci, password missing",
+        "    gcr.io  (gcr, static) user _json_key, password missing",
         "    mycompany.azurecr.io  (mycompany, acr) token ra-dev-staging-9eaa0d8e, repositories: webapp, app1",
         "  service accounts: default (patched), app-sa (created)",
       ].join("\n"),
@@ -53,7 +64,7 @@ describe("npm run plan", () => {
   it("counts per namespace exactly the resources under its component", async () => {
     const file = readStackFile(stackFilePath(ROOT, "prod"), { placeholders: true });
     const run = await runProgram(file.config, { stack: "prod" });
-    const plan = buildPlan("prod", parseSettings(file.settings), run.recorder);
+    const plan = buildPlan("prod", parseSettings(file.settings), run.recorder, {});
     // component, namespace, secret, 2 service accounts, token component, scope map, token, password
     assert.strictEqual(plan.namespaces[0].resources, 9);
     assert.strictEqual(plan.resources, 10); // + the Kubernetes provider
@@ -91,11 +102,131 @@ describe("npm run plan", () => {
         '  - namespaces.Bad_NS.registries.hub: no registry "hub" is defined under registries\n',
     );
     const missing = planCli(["--stack", "nosuch", "--project-dir", dir]);
-    assert.strictEqual(missing.status, 2);
-    assert.match(
-      missing.stderr,
-      /^no stack file .*Pulumi\.nosuch\.yaml\nusage: npm run plan -- --stack <name>/,
+    assert.deepStrictEqual(missing, {
+      status: 2,
+      stdout: "",
+      stderr: `plan: no stack file ${path.join(dir, "Pulumi.nosuch.yaml")}\n${USAGE}`,
+    });
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  describe("passwords, read from the stack file itself", () => {
+    let dir: string;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-pw-"));
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.mixed.yaml"),
+        [
+          "config:",
+          "  registry-access:registries:",
+          `    hub: { type: static, server: docker.io, username: bot, password: ${PLAIN} }`,
+          "    gh: { type: static, server: ghcr.io, username: bot, password: { secure: v1:AAAAencrypted } }",
+          "    quay: { type: static, server: quay.io, username: bot }",
+          "  registry-access:namespaces:",
+          "    app: { registries: { hub: {}, gh: {}, quay: {} } }",
+          "",
+        ].join("\n"),
+      );
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("shows missing, [secret] or PLAIN TEXT, and exits 1 on plain text with the command that encrypts it", async () => {
+      // One password set with --secret beside one in plain text: the engine would mark the whole key secret.
+      const run = await planInProcess(["--stack", "myorg/mixed", "--project-dir", dir]);
+      assert.deepStrictEqual(run, {
+        status: 1,
+        stdout: [
+          "stack mixed: 1 namespace, 5 resources in all",
+          "",
+          "app",
+          "  delivery direct, secret regcred, 4 resources",
+          "  registries:",
+          "    ghcr.io  (gh, static) user bot, password [secret]",
+          "    https://index.docker.io/v1/  (hub, static) user bot, password PLAIN TEXT",
+          "    quay.io  (quay, static) user bot, password missing",
+          "  service accounts: default (patched)",
+          "",
+        ].join("\n"),
+        stderr:
+          "Pulumi.mixed.yaml: registries.hub.password is in plain text; encrypt it with " +
+          "`pulumi config set --stack myorg/mixed --secret --path 'registries.hub.password' <value>`\n",
+      });
+      assert.ok(!JSON.stringify(run).includes(PLAIN), "the plain-text password is never shown");
+    });
+
+    it("--json --out FILE writes the plan as JSON to the file, whatever npm prints on stdout", async () => {
+      const out = path.join(dir, "plan.json");
+      const run = await planInProcess(["--stack", "mixed", "--project-dir", dir, "--json", "--out", out]);
+      assert.strictEqual(run.status, 1);
+      assert.strictEqual(run.stdout, "");
+      const plan = JSON.parse(fs.readFileSync(out, "utf8"));
+      assert.deepStrictEqual(
+        plan.namespaces[0].registries.map((r: { id: string; password: string }) => [r.id, r.password]),
+        [
+          ["gh", "[secret]"],
+          ["hub", "PLAIN TEXT"],
+          ["quay", "missing"],
+        ],
+      );
+      assert.ok(!fs.readFileSync(out, "utf8").includes(PLAIN));
+    });
+  });
+
+  it("rejects unknown options, a flag without its value, and a stack name that is a path", async () => {
+    const runs = [
+      await planInProcess(["--stack", "dev", "--jsn"]),
+      await planInProcess(["--stack", "dev", "--project-dir"]),
+      await planInProcess(["--stack"]),
+      await planInProcess(["--json"]),
+      await planInProcess(["--stack", "../dev"]),
+      await planInProcess(["--stack", "dev", "extra"]),
+    ];
+    const usage = (message: string) => ({ status: 2, stdout: "", stderr: `plan: ${message}\n${USAGE}` });
+    assert.deepStrictEqual(runs, [
+      usage("Unknown option '--jsn'"),
+      usage("Option '--project-dir <value>' argument missing"),
+      usage("Option '--stack <value>' argument missing"),
+      usage("--stack is required"),
+      usage('--stack takes a stack name (dev, or org/dev), got "../dev"'),
+      usage("Unexpected argument 'extra'"),
+    ]);
+  });
+
+  it("a stack file with YAML errors exits 1 naming each; a directory, 2; config that is not a map, 1", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-bad-"));
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.yamlerr.yaml"),
+      `config:\n  registry-access:registries:\n    hub:\n      password: ${PLAIN}: x\n\tbad: 1\n`,
     );
+    fs.writeFileSync(path.join(dir, "Pulumi.str.yaml"), `config: ${PLAIN}\n`);
+    fs.mkdirSync(path.join(dir, "Pulumi.dir.yaml"));
+    const runs = [
+      await planInProcess(["--stack", "yamlerr", "--project-dir", dir]),
+      await planInProcess(["--stack", "dir", "--project-dir", dir]),
+      await planInProcess(["--stack", "str", "--project-dir", dir]),
+    ];
+    assert.deepStrictEqual(runs, [
+      {
+        status: 1,
+        stdout: "",
+        stderr:
+          "Pulumi.yamlerr.yaml: 2 YAML syntax errors:\n" +
+          "  - line 4, column 17: a second ': ' on one line (a mapping inside a mapping's value): quote the value\n" +
+          "  - line 5, column 1: a tab used for indentation: use spaces\n",
+      },
+      {
+        status: 2,
+        stdout: "",
+        stderr: `plan: cannot read ${path.join(dir, "Pulumi.dir.yaml")}: it is a directory, not a stack file\n${USAGE}`,
+      },
+      {
+        status: 1,
+        stdout: "",
+        stderr:
+          "Pulumi.str.yaml: config: expected a map of config keys (registry-access:registries: ...), got a string\n",
+      },
+    ]);
+    assert.ok(!JSON.stringify(runs).includes(PLAIN));
     fs.rmSync(dir, { recursive: true });
   });
 });
