@@ -119,16 +119,42 @@ export function decodeSecretConfig(
     if (text === undefined)
       return { problem: `has a ${DOCKER_CONFIG_KEY} that is not valid base64 of UTF-8` };
   }
+  if (text.trim() === "") return { problem: `has an empty ${DOCKER_CONFIG_KEY}` };
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    return { problem: `has a ${DOCKER_CONFIG_KEY} that is not valid JSON` };
+    return {
+      problem:
+        stillBase64(text) !== undefined
+          ? `has a ${DOCKER_CONFIG_KEY} encoded in base64 twice: its data must be the base64 of the JSON itself`
+          : `has a ${DOCKER_CONFIG_KEY} that is not valid JSON`,
+    };
   }
   if (!isMap(doc) || !isMap(doc.auths))
     return { problem: `has a ${DOCKER_CONFIG_KEY} without an "auths" map` };
   return { auths: doc.auths };
 }
+
+/**
+ * The JSON document that `text` is the base64 of (whitespace ignored: `base64` wraps its lines), or undefined:
+ * a Secret's data value that is still encoded.
+ */
+function stillBase64(text: string): unknown {
+  const compact = text.replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
+  const decoded = decodeBase64(compact);
+  if (decoded === undefined) return undefined;
+  try {
+    const doc: unknown = JSON.parse(decoded);
+    return isMap(doc) ? doc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const EXPECTED_FILE =
+  'expected a .dockerconfigjson document ({"auths": {...}}) or a kubernetes.io/dockerconfigjson Secret';
 
 /** The entries of a Secret, none when it is missing or unreadable (checkNamespace reports why). */
 export function secretEntries(secret: SecretLike | undefined): AuthEntry[] {
@@ -142,16 +168,27 @@ export function secretEntries(secret: SecretLike | undefined): AuthEntry[] {
  * (JSON or YAML, as `kubectl get secret -o yaml` prints it). Errors name `source`, never quote the content.
  */
 export function parseDockerConfigFile(text: string, source: string): AuthEntry[] {
+  if (text.trim() === "") throw new UsageError(`${source} is empty: ${EXPECTED_FILE}`);
+  if (stillBase64(text) !== undefined) {
+    throw new UsageError(
+      `${source} is base64, not JSON: the Secret's ${DOCKER_CONFIG_KEY} value as the API stores it; decode it first: ` +
+        `kubectl get secret <name> -n <namespace> -o jsonpath='{.data.\\${DOCKER_CONFIG_KEY}}' | base64 -d > ${source}`,
+    );
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     // parseDocument, not parse: it collects warnings instead of printing them (they may quote the content).
     const yaml = parseDocument(text);
-    if (yaml.errors.length > 0) {
-      throw new UsageError(`${source} is not valid JSON (nor a Secret in YAML)`);
-    }
-    doc = yaml.toJS();
+    doc = yaml.errors.length > 0 ? undefined : yaml.toJS();
+    // Any text that is not YAML syntax is a YAML string: only a map can be a Secret.
+    if (!isMap(doc)) throw new UsageError(`${source} is not valid JSON (nor a Secret in YAML)`);
+  }
+  if (!isMap(doc)) {
+    throw new UsageError(
+      `${source} holds ${Array.isArray(doc) ? "a list" : "a single value"}, not a map: ${EXPECTED_FILE}`,
+    );
   }
   let auths: Readonly<Record<string, unknown>>;
   if (isMap(doc) && isMap(doc.auths)) {
@@ -161,10 +198,7 @@ export function parseDockerConfigFile(text: string, source: string): AuthEntry[]
     if ("problem" in decoded) throw new UsageError(`${source} is a Secret that ${decoded.problem}`);
     auths = decoded.auths;
   } else {
-    throw new UsageError(
-      `${source} has no "auths" map: expected a .dockerconfigjson document ({"auths": {...}}) ` +
-        "or a kubernetes.io/dockerconfigjson Secret",
-    );
+    throw new UsageError(`${source} has no "auths" map: ${EXPECTED_FILE}`);
   }
   const entries = readAuthEntries(auths);
   if (entries.length === 0)
@@ -210,9 +244,51 @@ function okNotes(check: LoginCheck): string {
   return notes.length ? ` (${notes.join("; ")})` : "";
 }
 
+/** A quoted user name as the handshake writes it: `user "alice"`. */
+const USER = 'user "(?:[^"\\\\]|\\\\.)*"';
+
+/**
+ * The handshake's detail without what the report line already says: the server is the line's subject and the
+ * cause stands before the detail, so neither is said twice.
+ */
+export function failureDetail(check: LoginCheck): string {
+  const detail = check.detail;
+  const registry = `registry ${check.server}`;
+  let m: RegExpExecArray | null;
+  switch (check.failure) {
+    case "unreachable":
+      // registry <server> is unreachable: <why>; or registry <server> (<what>) is unreachable: <why>
+      m = /^registry \S+(?: \(([^)]*)\))? is unreachable: /.exec(detail);
+      if (m) return `${m[1] !== undefined ? `${m[1]}: ` : ""}${detail.slice(m[0].length)}`;
+      break;
+    case "bad-credentials":
+      m = new RegExp(
+        `^registry \\S+ rejected the credentials for (${USER}) \\(wrong password, or the token or password has expired\\)`,
+      ).exec(detail);
+      if (m) return `the registry rejected ${m[1]}${detail.slice(m[0].length)}`;
+      break;
+    case "no-pull-permission":
+      m = new RegExp(
+        `^registry \\S+ accepted the credentials for (${USER}) but (does not allow pulling|its token service \\S+ refused to grant pull of) ` +
+          `repository "(?:[^"\\\\]|\\\\.)*" (\\([^)]*\\)): no pull permission on the repository, or `,
+      ).exec(detail);
+      if (m) {
+        const who =
+          m[2] === "does not allow pulling"
+            ? "refused the pull"
+            : `${m[2].replace(/ refused to grant pull of$/, "")} refused the pull`;
+        return `the registry accepted ${m[1]} but ${who} ${m[3]}; or ${detail.slice(m[0].length)}`;
+      }
+      break;
+  }
+  if (detail.startsWith(`${registry}: `)) return detail.slice(registry.length + 2);
+  if (detail.startsWith(`${registry} `)) return `the registry ${detail.slice(registry.length + 1)}`;
+  return detail;
+}
+
 /** The text after the server for one login: `user <name>` when ok, `<cause>: <detail>` when not. */
 export function loginText(username: string, check: LoginCheck, repository?: string): string {
-  if (!check.ok) return `${failureCause(check, repository)}: ${check.detail}`;
+  if (!check.ok) return `${failureCause(check, repository)}: ${failureDetail(check)}`;
   return `user ${username}${repository !== undefined ? `, may pull ${repository}` : ""}${okNotes(check)}`;
 }
 

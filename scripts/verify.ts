@@ -7,13 +7,14 @@
  * namespace in the live cluster: the pull secret, its registries and logins, the service accounts, and the
  * pods that started without the secret. The checks themselves are in components/verifyChecks.ts.
  *
- * Exit status: 0 all ok, 1 a check failed, 2 verify could not run (options, files, stack, kube context).
+ * Exit status: 0 all ok, 1 a check failed, 2 verify could not run (options, files, stack, no kubeconfig, a kube
+ * context it lacks, an API server it cannot reach).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import type { CoreV1Api } from "@kubernetes/client-node";
-import type { StackFile } from "../components/stackFile";
+import { stackName, type StackFile } from "../components/stackFile";
 import {
   checkNamespace,
   ExpectedNamespace,
@@ -65,7 +66,11 @@ function readOptions(argv: readonly string[]): Options {
     // Node's messages run on with advice about `--`; the first sentence is the point.
     throw new UsageError((error as Error).message.split(". ")[0]);
   }
-  const { dockerconfigjson, stack, repository, context } = values;
+  const { dockerconfigjson, repository, context } = values;
+  const stack = values.stack === undefined ? undefined : stackName(values.stack);
+  if (values.stack !== undefined && stack === undefined) {
+    throw new UsageError(`--stack takes a stack name (dev, or org/dev), got ${JSON.stringify(values.stack)}`);
+  }
   if ((dockerconfigjson === undefined) === (stack === undefined)) {
     throw new UsageError("give either --dockerconfigjson <file> or --stack <name>");
   }
@@ -110,6 +115,9 @@ function readText(file: string): string {
     throw new UsageError(`cannot read ${file}: ${why}`);
   }
 }
+
+/** Verify cannot check anything (no kubeconfig, no API server): one line, exit status 2, no usage. */
+class CouldNotRun extends Error {}
 
 /** Where the report and the errors go: process.stdout and process.stderr, or a test's buffers. */
 export interface Io {
@@ -174,6 +182,68 @@ async function verifyNamespace(
   return checkNamespace(expected, observed, logins);
 }
 
+/** Where client-node's loadFromDefault looks: the files in KUBECONFIG, else ~/.kube/config. */
+function kubeconfigFiles(env: NodeJS.ProcessEnv): string[] {
+  const listed = (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f !== "");
+  if (listed.length > 0) return listed;
+  return [env.HOME ? path.join(env.HOME, ".kube", "config") : "$HOME/.kube/config (HOME is not set)"];
+}
+
+/** In a pod, client-node falls back to the pod's service account. */
+const IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/**
+ * With no kubeconfig, client-node makes one up (a context `loaded-context` on localhost:8080): say instead that
+ * there is none and where verify looked.
+ */
+function checkKubeconfigExists(env: NodeJS.ProcessEnv): void {
+  const files = kubeconfigFiles(env);
+  const missing = files.filter((f) => !fs.existsSync(f));
+  if (missing.length === 0) return;
+  if (env.KUBECONFIG) {
+    throw new CouldNotRun(
+      missing.length === files.length
+        ? `no kubeconfig: KUBECONFIG names ${files.join(", ")}, and no such file exists`
+        : `no kubeconfig ${missing.join(", ")}: KUBECONFIG names ${missing.length === 1 ? "it" : "them"}, and no such file exists`,
+    );
+  }
+  if (fs.existsSync(IN_CLUSTER_TOKEN)) return;
+  throw new CouldNotRun(`no kubeconfig: KUBECONFIG is not set, and ${files[0]} does not exist`);
+}
+
+/**
+ * One request before any check (GET /version): an API server that does not answer, or refuses the credentials,
+ * is one line and exit status 2, not three failures per namespace.
+ */
+async function probeApiServer(
+  kubeConfig: import("@kubernetes/client-node").KubeConfig,
+  k8s: typeof import("@kubernetes/client-node"),
+  timeoutMs: number,
+): Promise<void> {
+  const where = `the Kubernetes API server ${kubeConfig.getCurrentCluster()?.server ?? "(none)"} (context ${kubeConfig.getCurrentContext()})`;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CouldNotRun(`no answer from ${where} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([kubeConfig.makeApiClient(k8s.VersionApi).getCode(), timeout]);
+  } catch (error) {
+    if (error instanceof CouldNotRun) throw error;
+    const e = error as { code?: unknown; message?: unknown };
+    if (e.code === 401) throw new CouldNotRun(`${where} refused the kubeconfig's credentials (HTTP 401)`);
+    // Any other answer comes from an API server: the checks report what it refuses.
+    if (typeof e.code === "number") return;
+    const message = String(e.message ?? error);
+    const reason = / reason: (.*)$/.exec(message)?.[1] ?? message.split("\n")[0];
+    throw new CouldNotRun(`cannot reach ${where}: ${reason}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function verifyStack(options: Options, stack: string, io: Io): Promise<number> {
   // Loaded here, not at the top: they take a second, which the --dockerconfigjson form does not need.
   const { parseSettings, SettingsError } = await import("../components/settings");
@@ -193,7 +263,15 @@ async function verifyStack(options: Options, stack: string, io: Io): Promise<num
 
   const k8s = await import("@kubernetes/client-node");
   const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromDefault();
+  checkKubeconfigExists(process.env);
+  try {
+    kubeConfig.loadFromDefault();
+  } catch {
+    // Its message may quote the file, and a kubeconfig holds credentials.
+    throw new CouldNotRun(
+      `cannot read the kubeconfig (${kubeconfigFiles(process.env).join(", ")}): not a valid kubeconfig`,
+    );
+  }
   // As `pulumi up` would: --context, else the stack's kubernetes:context, else the kubeconfig's current one.
   const stackContext = stackFile.config["kubernetes:context"];
   const context = options.context ?? (typeof stackContext === "string" ? stackContext : undefined);
@@ -206,6 +284,7 @@ async function verifyStack(options: Options, stack: string, io: Io): Promise<num
     }
     kubeConfig.setCurrentContext(context);
   }
+  await probeApiServer(kubeConfig, k8s, options.timeoutMs ?? 10_000);
   const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
   const reports = await Promise.all(expected.map((ns) => verifyNamespace(api, ns, options.timeoutMs)));
 
@@ -228,6 +307,10 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO): Promis
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`verify: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof CouldNotRun) {
+      io.err(`verify: ${error.message}\n`);
       return 2;
     }
     throw error;

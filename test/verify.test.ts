@@ -18,6 +18,7 @@ import {
   formatSummary,
   LoginResult,
   loginRequests,
+  loginText,
   ObservedNamespace,
   owningWorkload,
   parseDockerConfigFile,
@@ -44,6 +45,10 @@ const ALL_PASSWORDS = [ALICE_PASSWORD, CAROL_PASSWORD, WRONG_PASSWORD, TOKEN_PAS
 const NOT_YET =
   "no pull permission on the repository, or the token or its scope map was created or changed moments ago " +
   "and has not taken effect yet";
+
+/** What stays of it after "no pull permission on <repo>:" has said the first part. */
+const NOT_YET_REST =
+  "the token or its scope map was created or changed moments ago and has not taken effect yet";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
@@ -215,6 +220,27 @@ describe("verify", () => {
       ],
       ["an empty auths", '{"auths": {}}', 'bad.json lists no registry under "auths": nothing to verify'],
       [
+        "an empty file",
+        " \n",
+        'bad.json is empty: expected a .dockerconfigjson document ({"auths": {...}}) or a kubernetes.io/dockerconfigjson Secret',
+      ],
+      [
+        "text that is not JSON",
+        `password ${WRONG_PASSWORD}\n`,
+        "bad.json is not valid JSON (nor a Secret in YAML)",
+      ],
+      [
+        "a JSON list",
+        `["${WRONG_PASSWORD}"]`,
+        'bad.json holds a list, not a map: expected a .dockerconfigjson document ({"auths": {...}}) or a kubernetes.io/dockerconfigjson Secret',
+      ],
+      [
+        "the Secret's data value, still in base64 (wrapped as base64 wraps it)",
+        `${b64(dockerConfig({ "ghcr.io": userPass("u", WRONG_PASSWORD) })).replace(/(.{76})/g, "$1\n")}\n`,
+        "bad.json is base64, not JSON: the Secret's .dockerconfigjson value as the API stores it; decode it first: " +
+          "kubectl get secret <name> -n <namespace> -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d > bad.json",
+      ],
+      [
         "a Secret without the key",
         JSON.stringify({ kind: "Secret", data: { token: b64(WRONG_PASSWORD) } }),
         "bad.json is a Secret that has no .dockerconfigjson key in its data (keys: token)",
@@ -231,6 +257,7 @@ describe("verify", () => {
           () => parseDockerConfigFile(text, "bad.json"),
           (e: unknown) => e instanceof UsageError && e.message === message,
         );
+        assert.ok(!message.includes(WRONG_PASSWORD));
       });
     }
 
@@ -281,6 +308,53 @@ describe("verify", () => {
       });
     }
 
+    // The handshake's details (registryHandshake.ts), each with the line verify prints: nothing said twice.
+    const lines: [LoginCheck["failure"], string, string][] = [
+      [
+        "unreachable",
+        "registry r.io is unreachable: no answer within 5000 ms (GET https://r.io/v2/)",
+        "registry unreachable: no answer within 5000 ms (GET https://r.io/v2/)",
+      ],
+      [
+        "unreachable",
+        "registry r.io (token service) is unreachable: ENOTFOUND (GET https://auth.r.io/token)",
+        "registry unreachable: token service: ENOTFOUND (GET https://auth.r.io/token)",
+      ],
+      [
+        "bad-credentials",
+        'registry r.io rejected the credentials for user "a \\"b\\"" (wrong password, or the token or password has expired); gave up after 2m',
+        'bad password, or the token/password has expired: the registry rejected user "a \\"b\\""; gave up after 2m',
+      ],
+      [
+        "bad-credentials",
+        'registry r.io: token service https://r.io/oauth2/token refused user "bot" (403)',
+        'bad password, or the token/password has expired: token service https://r.io/oauth2/token refused user "bot" (403)',
+      ],
+      [
+        "no-pull-permission",
+        'registry r.io accepted the credentials for user "bot" but its token service https://r.io/oauth2/token ' +
+          `refused to grant pull of repository "team/app" (403): ${NOT_YET}`,
+        'no pull permission on team/app: the registry accepted user "bot" but its token service ' +
+          `https://r.io/oauth2/token refused the pull (403); or ${NOT_YET_REST}`,
+      ],
+      [
+        "protocol",
+        "registry r.io does not speak the Docker Registry v2 API (GET /v2/ answered 404)",
+        "unexpected answer: the registry does not speak the Docker Registry v2 API (GET /v2/ answered 404)",
+      ],
+      [
+        "protocol",
+        "registry r.io: token service https://r.io/token answered 500 (expected 200 or 401)",
+        "unexpected answer: token service https://r.io/token answered 500 (expected 200 or 401)",
+      ],
+    ];
+    for (const [failure, detail, line] of lines) {
+      it(`says a ${failure} failure once: ${detail.slice(0, 60)}...`, () => {
+        const text = loginText("bot", { ok: false, server: "r.io", failure, detail }, "team/app");
+        assert.equal(text, line);
+      });
+    }
+
     it("checks every entry at once and reports in auths order, whatever order the answers come in", async () => {
       const calls: { login: RegistryLogin; answer: (c: LoginCheck) => void }[] = [];
       const checker = (login: RegistryLogin) =>
@@ -304,7 +378,7 @@ describe("verify", () => {
         ok: false,
         server: "d.io",
         failure: "unreachable",
-        detail: "registry d.io is unreachable",
+        detail: "registry d.io is unreachable: ECONNREFUSED (GET https://d.io/v2/)",
       });
       calls[1].answer({ ok: true, server: "b.io", detail: "registry b.io accepted the credentials" });
       calls[0].answer({ ok: true, server: "a.io", detail: "registry a.io accepted the credentials" });
@@ -314,7 +388,7 @@ describe("verify", () => {
           "ok    a.io  user ua",
           "ok    b.io  user ub",
           'FAIL  c.io  unusable entry: it has neither "auth" nor "username" and "password"',
-          "FAIL  d.io  registry unreachable: registry d.io is unreachable",
+          "FAIL  d.io  registry unreachable: ECONNREFUSED (GET https://d.io/v2/)",
         ],
       });
     });
@@ -343,8 +417,7 @@ describe("verify", () => {
     let registry: RunningRegistry;
     let server: string;
     const badPassword = (key: string, user: string) =>
-      `FAIL  ${key}  bad password, or the token/password has expired: registry ${key} rejected the credentials ` +
-      `for user "${user}" (wrong password, or the token or password has expired)`;
+      `FAIL  ${key}  bad password, or the token/password has expired: the registry rejected user "${user}"`;
 
     before(async () => {
       registry = await startRegistry({ users: { alice: ALICE_PASSWORD, carol: CAROL_PASSWORD } });
@@ -407,8 +480,7 @@ describe("verify", () => {
       assert.deepEqual(run, {
         status: 1,
         stdout:
-          `FAIL  127.0.0.1:${port}  registry unreachable: registry 127.0.0.1:${port} is unreachable: ` +
-          `ECONNREFUSED (GET http://127.0.0.1:${port}/v2/)\n` +
+          `FAIL  127.0.0.1:${port}  registry unreachable: ECONNREFUSED (GET http://127.0.0.1:${port}/v2/)\n` +
           `ok    ${server}  user alice\n`,
         stderr: "",
       });
@@ -512,9 +584,8 @@ describe("verify", () => {
       assert.deepEqual(run, {
         status: 1,
         stdout:
-          `FAIL  ${server}  no pull permission on team-c/secret: registry ${server} accepted the credentials for ` +
-          'user "ns-team-a" but does not allow pulling repository "team-c/secret" (GET ' +
-          `/v2/team-c/secret/manifests/latest answered 401 UNAUTHORIZED): ${NOT_YET}\n`,
+          `FAIL  ${server}  no pull permission on team-c/secret: the registry accepted user "ns-team-a" but refused ` +
+          `the pull (GET /v2/team-c/secret/manifests/latest answered 401 UNAUTHORIZED); or ${NOT_YET_REST}\n`,
         stderr: "",
       });
       assertNoPasswords(run);
@@ -528,9 +599,7 @@ describe("verify", () => {
       const run = await verifyInProcess(["--dockerconfigjson", wrong, "--repository", "team-a/app"]);
       assert.deepEqual(run, {
         status: 1,
-        stdout:
-          `FAIL  ${server}  bad password, or the token/password has expired: registry ${server} rejected the ` +
-          'credentials for user "ns-team-a" (wrong password, or the token or password has expired)\n',
+        stdout: `FAIL  ${server}  bad password, or the token/password has expired: the registry rejected user "ns-team-a"\n`,
         stderr: "",
       });
       assertNoPasswords(run);
@@ -801,6 +870,12 @@ describe("verify", () => {
         { ".dockerconfigjson": b64('{"credHelpers": {}}') },
         'has a .dockerconfigjson without an "auths" map',
       ],
+      ["an empty value", { ".dockerconfigjson": "" }, "has an empty .dockerconfigjson"],
+      [
+        "base64 twice",
+        { ".dockerconfigjson": b64(b64(dockerConfig({ "ghcr.io": userPass("u", "p") }))) },
+        "has a .dockerconfigjson encoded in base64 twice: its data must be the base64 of the JSON itself",
+      ],
     ];
     for (const [what, data, text] of undecodable) {
       it(`an undecodable secret (${what})`, () => {
@@ -868,7 +943,9 @@ describe("verify", () => {
             ok: false,
             server: ACR,
             failure: "no-pull-permission",
-            detail: `registry ${ACR} does not allow pulling repository "webapp"`,
+            detail:
+              `registry ${ACR} accepted the credentials for user "${TOKEN}" but does not allow pulling repository ` +
+              `"webapp" (HEAD /v2/webapp/manifests/latest answered 401 UNAUTHORIZED): ${NOT_YET}`,
           },
         },
       ];
@@ -877,11 +954,11 @@ describe("verify", () => {
       assert.deepEqual(formatNamespaceReport(result), [
         "namespace staging: 2 problems",
         OK_SECRET,
-        `  FAIL  ${HUB}  bad password, or the token/password has expired: registry ${HUB} rejected the credentials for ` +
-          'user "mycompany-ci" (wrong password, or the token or password has expired)',
+        `  FAIL  ${HUB}  bad password, or the token/password has expired: the registry rejected user "mycompany-ci"`,
         "        fix: set the current one with `pulumi config set --secret --path 'registries.dockerhub.password' <value>`, " +
           "then run `pulumi up` for this stack",
-        `  FAIL  ${ACR}  no pull permission on webapp: registry ${ACR} does not allow pulling repository "webapp"`,
+        `  FAIL  ${ACR}  no pull permission on webapp: the registry accepted user "${TOKEN}" but refused the pull ` +
+          `(HEAD /v2/webapp/manifests/latest answered 401 UNAUTHORIZED); or ${NOT_YET_REST}`,
         "        fix: run `pulumi up` for this stack: it writes the token's scope map from the stack's repositories " +
           "(right after an `up`, verify again shortly: a changed scope map takes a while to take effect)",
         ...OK_ACCOUNTS,
@@ -1184,9 +1261,8 @@ describe("verify", () => {
           "",
           "namespace acr-b: 1 problem",
           "  ok    secret regcred  kubernetes.io/dockerconfigjson, 1 registry",
-          `  FAIL  ${server}  no pull permission on team-b/api: registry ${server} accepted the credentials for ` +
-            `user "${tokenB}" but does not allow pulling repository "team-b/api" (GET ` +
-            `/v2/team-b/api/manifests/latest answered 401 UNAUTHORIZED): ${NOT_YET}`,
+          `  FAIL  ${server}  no pull permission on team-b/api: the registry accepted user "${tokenB}" but refused ` +
+            `the pull (GET /v2/team-b/api/manifests/latest answered 401 UNAUTHORIZED); or ${NOT_YET_REST}`,
           "        fix: run `pulumi up` for this stack: it writes the token's scope map from the stack's repositories " +
             "(right after an `up`, verify again shortly: a changed scope map takes a while to take effect)",
           "  ok    service account default  lists regcred",
@@ -1207,7 +1283,8 @@ describe("verify", () => {
 
     it("reports each namespace, exits 1 on problems, and uses the stack's kube context", async () => {
       const server = registry.server;
-      const run = await verifyCli(["--stack", "e2e", "--project-dir", projectDir], env);
+      // As the workflows name it, with PULUMI_ORG: the file is Pulumi.e2e.yaml, the tokens are named after e2e.
+      const run = await verifyCli(["--stack", "myorg/e2e", "--project-dir", projectDir], env);
       assert.equal(run.stderr, "");
       assert.equal(
         run.stdout,
@@ -1222,8 +1299,7 @@ describe("verify", () => {
           "",
           "namespace team-b: 3 problems",
           "  ok    secret regcred  kubernetes.io/dockerconfigjson, 1 registry",
-          `  FAIL  ${server}  bad password, or the token/password has expired: registry ${server} rejected the ` +
-            'credentials for user "alice" (wrong password, or the token or password has expired)',
+          `  FAIL  ${server}  bad password, or the token/password has expired: the registry rejected user "alice"`,
           "        fix: set the current one with `pulumi config set --secret --path 'registries.local.password' <value>`, " +
             "then run `pulumi up` for this stack",
           "  FAIL  service account default  does not list regcred in imagePullSecrets (lists none)",
@@ -1253,6 +1329,7 @@ describe("verify", () => {
             `GET /api/v1/namespaces/${ns}/secrets/regcred Bearer test-token`,
             `GET /api/v1/namespaces/${ns}/serviceaccounts Bearer test-token`,
           ])
+          .concat(["GET /version Bearer test-token"])
           .sort(),
       );
     });
@@ -1269,6 +1346,8 @@ describe("verify", () => {
             await verifyInProcess(["--stack", "e2e", "--repository", "team/app"]),
             await verifyInProcess(["--stack", "broken", "--project-dir", projectDir]),
             await verifyInProcess(["--stack", "dir", "--project-dir", projectDir]),
+            await verifyInProcess(["--stack", "e2e", "--project-dir"]),
+            await verifyInProcess(["--stack", "../e2e"]),
           ],
           [
             usage("kube context prod-aks is not in the kubeconfig (contexts: fake, other)"),
@@ -1283,6 +1362,8 @@ describe("verify", () => {
             usage(
               `cannot read ${path.join(projectDir, "Pulumi.dir.yaml")}: it is a directory, not a stack file`,
             ),
+            usage("Option '--project-dir <value>' argument missing"),
+            usage('--stack takes a stack name (dev, or org/dev), got "../e2e"'),
           ],
         );
       } finally {
@@ -1290,6 +1371,68 @@ describe("verify", () => {
         else process.env.KUBECONFIG = saved;
       }
       assert.deepEqual(requests, [], "nothing was asked of the cluster");
+    });
+
+    it("could not run, in one line and exit 2: no kubeconfig, named where it was looked for", async () => {
+      const home = await fs.mkdtemp(path.join(dir, "home-"));
+      const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+      const restore = () => {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      };
+      try {
+        delete process.env.KUBECONFIG;
+        process.env.HOME = home;
+        const none = await verifyInProcess(["--stack", "e2e", "--project-dir", projectDir]);
+        process.env.KUBECONFIG = path.join(home, "nope");
+        const named = await verifyInProcess(["--stack", "e2e", "--project-dir", projectDir]);
+        assert.deepEqual(
+          [none, named],
+          [
+            {
+              status: 2,
+              stdout: "",
+              stderr: `verify: no kubeconfig: KUBECONFIG is not set, and ${path.join(home, ".kube", "config")} does not exist\n`,
+            },
+            {
+              status: 2,
+              stdout: "",
+              stderr: `verify: no kubeconfig: KUBECONFIG names ${path.join(home, "nope")}, and no such file exists\n`,
+            },
+          ],
+        );
+      } finally {
+        restore();
+      }
+    });
+
+    it("could not run, in one line and exit 2: an API server that does not answer", async () => {
+      const port = await freePort();
+      const kubeconfig = path.join(projectDir, "kubeconfig-down");
+      await fs.writeFile(
+        kubeconfig,
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          `clusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:${port}\n    insecure-skip-tls-verify: true`,
+          "users:\n- name: tester\n  user:\n    token: test-token",
+          "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester",
+          "current-context: fake",
+          "",
+        ].join("\n"),
+      );
+      const run = await verifyCli(["--stack", "e2e", "--project-dir", projectDir], {
+        KUBECONFIG: kubeconfig,
+      });
+      assert.deepEqual(run, {
+        status: 2,
+        stdout: "",
+        stderr:
+          `verify: cannot reach the Kubernetes API server http://127.0.0.1:${port} (context fake): ` +
+          `connect ECONNREFUSED 127.0.0.1:${port}\n`,
+      });
     });
   });
 });
