@@ -7,6 +7,9 @@
  *
  *   npm run bench                 all scenarios
  *   npm run bench -- --scenario program --namespaces 100 [--delay-ms 25]   one scenario (used internally)
+ *
+ * The compiled tree lives in a temporary directory (registry-access-bench-*) for one run, and is removed when
+ * the run ends: done, failed or interrupted.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -82,38 +85,43 @@ async function scenario(
   return { scenario: name, namespaces, resources: count, ms, heapMB: heapMB() - before };
 }
 
-/** Compile the bench and the program once into a temporary directory; the scenarios run from there. */
+/** The prefix of the temporary directory each run compiles into. */
+export const COMPILED_PREFIX = "registry-access-bench-";
+
+/** Compile the bench and the program into a new temporary directory; the scenarios run from there. */
 function compile(): string {
   const root = path.resolve(__dirname, "..");
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-bench-"));
-  const tsconfig = path.join(out, "tsconfig.json");
-  fs.writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      extends: path.join(root, "tsconfig.json"),
-      compilerOptions: {
-        outDir: out,
-        rootDir: root,
-        noEmit: false,
-        sourceMap: false,
-        typeRoots: [path.join(root, "node_modules", "@types")],
-      },
-      files: [path.join(root, "bench", "bench.ts"), path.join(root, "index.ts")],
-      include: [],
-    }),
-  );
-  execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", tsconfig], {
-    stdio: "inherit",
-  });
-  // The compiled tree resolves @pulumi/* from the project's node_modules.
-  fs.symlinkSync(path.join(root, "node_modules"), path.join(out, "node_modules"), "dir");
-  return out;
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), COMPILED_PREFIX));
+  try {
+    const tsconfig = path.join(out, "tsconfig.json");
+    fs.writeFileSync(
+      tsconfig,
+      JSON.stringify({
+        extends: path.join(root, "tsconfig.json"),
+        compilerOptions: {
+          outDir: out,
+          rootDir: root,
+          noEmit: false,
+          sourceMap: false,
+          typeRoots: [path.join(root, "node_modules", "@types")],
+        },
+        files: [path.join(root, "bench", "bench.ts"), path.join(root, "index.ts")],
+        include: [],
+      }),
+    );
+    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", tsconfig], {
+      stdio: "inherit",
+    });
+    // The compiled tree resolves @pulumi/* from the project's node_modules.
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(out, "node_modules"), "dir");
+    return out;
+  } catch (error) {
+    fs.rmSync(out, { recursive: true, force: true });
+    throw error;
+  }
 }
 
-let compiled: string | undefined;
-
-function runChild(name: string, namespaces: number, delayMs = 0, resources = 0): Result {
-  compiled ??= compile();
+function runChild(compiled: string, name: string, namespaces: number, delayMs = 0, resources = 0): Result {
   const out = execFileSync(
     process.execPath,
     [
@@ -138,6 +146,76 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+export interface BenchOptions {
+  /** Namespace counts measured against the SDK's own cost. */
+  readonly sizes: readonly number[];
+  /** The comparison with the sequential script: how many namespaces, and how long every call takes. */
+  readonly sequential: { readonly namespaces: number; readonly delayMs: number };
+  readonly log: (line: string) => void;
+  /** Told where the compiled tree is, once it is built (tests). */
+  readonly onCompiled?: (dir: string) => void;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  sizes: [100, 1000],
+  sequential: { namespaces: 150, delayMs: 25 },
+  log: (line) => console.log(line),
+};
+
+/**
+ * Every scenario, from one compiled tree that is removed at the end, whatever happens: an error, or Ctrl-C
+ * (the signal also stops the scenario's process, and the removal runs before this one exits).
+ */
+export async function runBench(options: BenchOptions = DEFAULT_OPTIONS): Promise<void> {
+  const { log } = options;
+  const compiled = compile();
+  options.onCompiled?.(compiled);
+  const remove = () => fs.rmSync(compiled, { recursive: true, force: true });
+  const interrupted = (signal: NodeJS.Signals) => {
+    remove();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  try {
+    const fmt = (n: number, d = 0) => n.toFixed(d);
+    log("registry-access bench (Pulumi mock runtime; two static registries per namespace)\n");
+    log("namespaces  resources  per-ns  program ms  heap MB | sdk ms (same count)  heap MB | ratio");
+    for (const n of options.sizes) {
+      const program = runChild(compiled, "program", n);
+      const sdk = runChild(compiled, "sdk", n, 0, program.resources);
+      log(
+        [
+          String(n).padStart(10),
+          String(program.resources).padStart(10),
+          fmt(program.resources / n, 2).padStart(7),
+          fmt(program.ms).padStart(11),
+          fmt(program.heapMB, 1).padStart(8),
+          "|",
+          fmt(sdk.ms).padStart(19),
+          fmt(sdk.heapMB, 1).padStart(8),
+          "|",
+          `${fmt(program.ms / sdk.ms, 2)}x`.padStart(6),
+        ].join(" "),
+      );
+    }
+    const { namespaces: n, delayMs: delay } = options.sequential;
+    const parallel = runChild(compiled, "program", n, delay);
+    const script = runChild(compiled, "script", n, delay);
+    log(
+      `\n${n} namespaces, every resource or kubectl call takes ${delay} ms:` +
+        `\n  sequential script  ${fmt(script.ms)} ms (${script.resources} calls)` +
+        `\n  program            ${fmt(parallel.ms)} ms (${parallel.resources} resources)` +
+        `\n  speed-up           ${fmt(script.ms / parallel.ms, 1)}x`,
+    );
+    log("\ntargets: <= 4 resources per namespace, <= 1.5x the SDK's own cost, >= 5x the sequential script");
+  } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+    remove();
+  }
+}
+
 async function main(): Promise<void> {
   const only = arg("scenario");
   if (only) {
@@ -150,43 +228,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     process.exit(0);
   }
-  const fmt = (n: number, d = 0) => n.toFixed(d);
-  console.log("registry-access bench (Pulumi mock runtime; two static registries per namespace)\n");
-  console.log("namespaces  resources  per-ns  program ms  heap MB | sdk ms (same count)  heap MB | ratio");
-  for (const n of [100, 1000]) {
-    const program = runChild("program", n);
-    const sdk = runChild("sdk", n, 0, program.resources);
-    console.log(
-      [
-        String(n).padStart(10),
-        String(program.resources).padStart(10),
-        fmt(program.resources / n, 2).padStart(7),
-        fmt(program.ms).padStart(11),
-        fmt(program.heapMB, 1).padStart(8),
-        "|",
-        fmt(sdk.ms).padStart(19),
-        fmt(sdk.heapMB, 1).padStart(8),
-        "|",
-        `${fmt(program.ms / sdk.ms, 2)}x`.padStart(6),
-      ].join(" "),
-    );
-  }
-  const n = 150;
-  const delay = 25;
-  const parallel = runChild("program", n, delay);
-  const script = runChild("script", n, delay);
-  console.log(
-    `\n${n} namespaces, every resource or kubectl call takes ${delay} ms:` +
-      `\n  sequential script  ${fmt(script.ms)} ms (${script.resources} calls)` +
-      `\n  program            ${fmt(parallel.ms)} ms (${parallel.resources} resources)` +
-      `\n  speed-up           ${fmt(script.ms / parallel.ms, 1)}x`,
-  );
-  console.log(
-    "\ntargets: <= 4 resources per namespace, <= 1.5x the SDK's own cost, >= 5x the sequential script",
-  );
+  await runBench();
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
