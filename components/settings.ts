@@ -2,6 +2,31 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { authsKey, isDockerHub } from "./dockerConfig";
 import { ESO_API_VERSIONS, EsoApiVersion, parseGoDuration } from "./externalSecretsManifests";
+import {
+  ACR_NAME,
+  ACR_REGISTRY,
+  IntegerSpec,
+  CONFIG,
+  DELIVERY,
+  ESO_API_VERSION,
+  EXTERNAL_SECRETS,
+  KEY_VAULT,
+  KEY_VAULT_NAME,
+  keysOf,
+  MONITORING,
+  NAMESPACE,
+  NAMESPACE_REGISTRY_OPTIONS,
+  OIDC_ISSUER_URL,
+  PASSWORD_LIFETIME_DAYS,
+  patternOf,
+  REFRESH_INTERVAL,
+  REPOSITORY,
+  ROTATE_AFTER_DAYS,
+  SECRET_NAME,
+  SERVER,
+  SERVICE_ACCOUNT,
+  STATIC_REGISTRY,
+} from "./configSpec";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 
 import {
@@ -53,7 +78,7 @@ export interface ServiceAccountSettings {
 
 /** How the pull secret reaches a namespace. */
 export type Delivery = "direct" | "externalSecrets";
-export const DELIVERIES: readonly Delivery[] = ["direct", "externalSecrets"];
+export const DELIVERIES: readonly Delivery[] = DELIVERY.enum;
 
 export interface ExternalSecretsSettings {
   /** An existing vault with Azure RBAC authorization. */
@@ -110,7 +135,7 @@ export class SettingsError extends Error {
   }
 }
 
-const KNOWN_KEYS = ["registries", "namespaces", "secretName", "delivery", "externalSecrets", "monitoring"];
+const KNOWN_KEYS = keysOf(CONFIG);
 
 type Raw = Record<string, unknown>;
 
@@ -157,9 +182,12 @@ class Problems {
     this.add(path, value === undefined ? `missing; set ${what}` : `expected ${what}, got ${describe(value)}`);
     return undefined;
   }
-  integer(path: string, value: unknown, min: number, max: number): number | undefined {
-    if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
-    this.add(path, `expected a whole number of days from ${min} to ${max}, got ${describe(value)}`);
+  /** A number of days within the spec's range, its default when unset. */
+  days(path: string, value: unknown, spec: IntegerSpec): number | undefined {
+    const { minimum: min, maximum: max } = spec;
+    const days = value ?? spec.default;
+    if (typeof days === "number" && Number.isInteger(days) && days >= min && days <= max) return days;
+    this.add(path, `expected a whole number of days from ${min} to ${max}, got ${describe(days)}`);
     return undefined;
   }
   stringMap(path: string, value: unknown): Record<string, string> {
@@ -175,15 +203,14 @@ class Problems {
   }
 }
 
-/** `host`, `host:port`, lowercase DNS labels or an IPv4 address. */
-const SERVER = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?)(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(?::[0-9]{1,5})?$/;
+const SERVER_PATTERN = patternOf(SERVER);
 const SERVER_RULE =
   "use a host name with an optional port (ghcr.io, registry.example.com:5000), no scheme or path";
 
 function readServer(problems: Problems, path: string, value: unknown): string | undefined {
   const server = problems.string(path, value, "the registry's host name");
   if (server === undefined) return undefined;
-  if (isDockerHub(server) || SERVER.test(server)) return server;
+  if (isDockerHub(server) || SERVER_PATTERN.test(server)) return server;
   problems.add(path, `${JSON.stringify(server)} is not a registry server: ${SERVER_RULE}`);
   return undefined;
 }
@@ -237,7 +264,7 @@ function readRegistry(
   if (!raw) return undefined;
   const type = raw.type;
   if (type === "static") {
-    problems.unknownKeys(path, raw, ["type", "server", "username", "password"]);
+    problems.unknownKeys(path, raw, keysOf(STATIC_REGISTRY));
     const server = readServer(problems, `${path}.server`, raw.server);
     const username = problems.string(`${path}.username`, raw.username, "the user name to log in with");
     const plain = options.plainTextPasswords;
@@ -262,19 +289,10 @@ function readRegistry(
   return undefined;
 }
 
-/** ACR registry names: 5 to 50 letters and digits. */
-const ACR_NAME = /^[a-zA-Z0-9]{5,50}$/;
+const ACR_NAME_PATTERN = patternOf(ACR_NAME);
 
 function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw): AcrRegistry | undefined {
-  problems.unknownKeys(path, raw, [
-    "type",
-    "server",
-    "resourceGroup",
-    "registryName",
-    "passwordLifetimeDays",
-    "rotateAfterDays",
-    "forceRotation",
-  ]);
+  problems.unknownKeys(path, raw, keysOf(ACR_REGISTRY));
   const server = readServer(problems, `${path}.server`, raw.server);
   const resourceGroup = problems.string(
     `${path}.resourceGroup`,
@@ -287,7 +305,7 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
   } else if (server !== undefined) {
     registryName = server.split(".")[0];
   }
-  if (registryName !== undefined && !ACR_NAME.test(registryName)) {
+  if (registryName !== undefined && !ACR_NAME_PATTERN.test(registryName)) {
     problems.add(
       raw.registryName !== undefined ? `${path}.registryName` : `${path}.server`,
       `${JSON.stringify(registryName)} is not an ACR registry name: 5 to 50 letters and digits` +
@@ -295,13 +313,12 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
     );
     registryName = undefined;
   }
-  const passwordLifetimeDays = problems.integer(
+  const passwordLifetimeDays = problems.days(
     `${path}.passwordLifetimeDays`,
-    raw.passwordLifetimeDays ?? 90,
-    2,
-    3650,
+    raw.passwordLifetimeDays,
+    PASSWORD_LIFETIME_DAYS,
   );
-  const rotateAfterDays = problems.integer(`${path}.rotateAfterDays`, raw.rotateAfterDays ?? 60, 1, 3649);
+  const rotateAfterDays = problems.days(`${path}.rotateAfterDays`, raw.rotateAfterDays, ROTATE_AFTER_DAYS);
   if (
     passwordLifetimeDays !== undefined &&
     rotateAfterDays !== undefined &&
@@ -339,8 +356,7 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
   };
 }
 
-/** ACR repository names: lowercase path components joined by `/`, each of `[a-z0-9]` with `.`, `_`, `-` inside. */
-const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+const REPOSITORY_PATTERN = patternOf(REPOSITORY);
 
 function readRepositories(problems: Problems, path: string, value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0) {
@@ -362,7 +378,7 @@ function readRepositories(problems: Problems, path: string, value: unknown): str
     const base = repo.endsWith("/*") ? repo.slice(0, -2) : repo;
     if (base.includes("*")) {
       problems.add(at, `${JSON.stringify(repo)}: a '*' may only stand as a final '/*' (team-a/*)`);
-    } else if (!REPOSITORY.test(base)) {
+    } else if (!REPOSITORY_PATTERN.test(repo)) {
       problems.add(
         at,
         `${JSON.stringify(repo)} is not an ACR repository name: lowercase letters and digits, ` +
@@ -378,7 +394,9 @@ function readRepositories(problems: Problems, path: string, value: unknown): str
 }
 
 function readServiceAccounts(problems: Problems, path: string, value: unknown): ServiceAccountSettings[] {
-  if (value === undefined) return [{ name: "default", create: false }];
+  if (value === undefined) {
+    return NAMESPACE.properties.serviceAccounts.default.map((name) => ({ name, create: false }));
+  }
   if (!Array.isArray(value)) {
     problems.add(path, `expected a list of service accounts, got ${describe(value)}`);
     return [];
@@ -389,7 +407,7 @@ function readServiceAccounts(problems: Problems, path: string, value: unknown): 
     let name: unknown = entry;
     let create = false;
     if (isMap(entry)) {
-      problems.unknownKeys(at, entry, ["name", "create"]);
+      problems.unknownKeys(at, entry, keysOf(SERVICE_ACCOUNT));
       name = entry.name;
       if (entry.create !== undefined && typeof entry.create !== "boolean") {
         problems.add(`${at}.create`, `expected true or false, got ${describe(entry.create)}`);
@@ -462,14 +480,7 @@ function readNamespace(
   }
   const raw = problems.map(path, value);
   if (!raw) return undefined;
-  problems.unknownKeys(path, raw, [
-    "registries",
-    "serviceAccounts",
-    "labels",
-    "annotations",
-    "extraImagePullSecrets",
-    "delivery",
-  ]);
+  problems.unknownKeys(path, raw, keysOf(NAMESPACE));
   const delivery =
     raw.delivery === undefined ? defaultDelivery : readDelivery(problems, `${path}.delivery`, raw.delivery);
   const regPath = `${path}.registries`;
@@ -497,8 +508,10 @@ function readNamespace(
       const registry = registries.get(id);
       if (!options) continue;
       let repositories: string[] = [];
-      if (registryTypes.get(id) === "acr") {
-        problems.unknownKeys(at, options, ["repositories"]);
+      const type = registryTypes.get(id);
+      if (type !== "acr" && type !== "static") continue; // its own definition is broken and reported
+      if (type === "acr") {
+        problems.unknownKeys(at, options, keysOf(NAMESPACE_REGISTRY_OPTIONS));
         repositories = readRepositories(problems, `${at}.repositories`, options.repositories);
       } else if (options.repositories !== undefined) {
         problems.add(
@@ -551,22 +564,14 @@ function readDelivery(problems: Problems, path: string, value: unknown): Deliver
   return undefined;
 }
 
-/** Key Vault names: 3 to 24 letters, digits and single hyphens, starting with a letter. */
-const KEY_VAULT_NAME = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
+const KEY_VAULT_NAME_PATTERN = patternOf(KEY_VAULT_NAME);
+const OIDC_ISSUER_URL_PATTERN = patternOf(OIDC_ISSUER_URL);
 
 function readExternalSecrets(problems: Problems, value: unknown): ExternalSecretsSettings | undefined {
   const path = "externalSecrets";
   const raw = problems.map(path, value);
   if (!raw) return undefined;
-  problems.unknownKeys(path, raw, [
-    "keyVault",
-    "oidcIssuerUrl",
-    "refreshInterval",
-    "apiVersion",
-    "clusterSecretStore",
-    "identityResourceGroup",
-    "location",
-  ]);
+  problems.unknownKeys(path, raw, keysOf(EXTERNAL_SECRETS));
   let keyVault: { name: string; resourceGroup: string } | undefined;
   if (raw.keyVault === undefined) {
     problems.add(
@@ -576,9 +581,9 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
   } else {
     const kv = problems.map(`${path}.keyVault`, raw.keyVault);
     if (kv) {
-      problems.unknownKeys(`${path}.keyVault`, kv, ["name", "resourceGroup"]);
+      problems.unknownKeys(`${path}.keyVault`, kv, keysOf(KEY_VAULT));
       const name = problems.string(`${path}.keyVault.name`, kv.name, "the vault's name");
-      if (name !== undefined && !KEY_VAULT_NAME.test(name)) {
+      if (name !== undefined && !KEY_VAULT_NAME_PATTERN.test(name)) {
         problems.add(
           `${path}.keyVault.name`,
           `${JSON.stringify(name)} is not a Key Vault name: 3 to 24 letters, digits and single hyphens, starting with a letter`,
@@ -589,7 +594,7 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
         kv.resourceGroup,
         "the vault's resource group",
       );
-      if (name !== undefined && KEY_VAULT_NAME.test(name) && resourceGroup !== undefined) {
+      if (name !== undefined && KEY_VAULT_NAME_PATTERN.test(name) && resourceGroup !== undefined) {
         keyVault = { name, resourceGroup };
       }
     }
@@ -600,15 +605,12 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
       `${path}.oidcIssuerUrl`,
       "missing; set the cluster's OIDC issuer (AKS: az aks show --query oidcIssuerProfile.issuerUrl)",
     );
-  } else if (
-    typeof raw.oidcIssuerUrl !== "string" ||
-    !/^https:\/\/[^\s/]+(\/\S*)?$/.test(raw.oidcIssuerUrl)
-  ) {
+  } else if (typeof raw.oidcIssuerUrl !== "string" || !OIDC_ISSUER_URL_PATTERN.test(raw.oidcIssuerUrl)) {
     problems.add(`${path}.oidcIssuerUrl`, `expected an https:// URL, got ${describe(raw.oidcIssuerUrl)}`);
   } else {
     oidcIssuerUrl = raw.oidcIssuerUrl;
   }
-  const refreshInterval = raw.refreshInterval ?? "1h";
+  const refreshInterval = raw.refreshInterval ?? REFRESH_INTERVAL.default;
   const refreshMs = typeof refreshInterval === "string" ? parseGoDuration(refreshInterval) : undefined;
   if (refreshMs === undefined || refreshMs <= 0) {
     problems.add(
@@ -616,7 +618,7 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
       `${describe(refreshInterval)} is not a duration ESO accepts: a positive Go duration such as 1h, 30m or 1h30m`,
     );
   }
-  const apiVersion = raw.apiVersion ?? "external-secrets.io/v1";
+  const apiVersion = raw.apiVersion ?? ESO_API_VERSION.default;
   if (!(ESO_API_VERSIONS as readonly unknown[]).includes(apiVersion)) {
     problems.add(
       `${path}.apiVersion`,
@@ -699,12 +701,12 @@ function readMonitoring(problems: Problems, value: unknown): MonitoringSettings 
   const path = "monitoring";
   const raw = problems.map(path, value);
   if (!raw) return undefined;
-  problems.unknownKeys(path, raw, ["enabled", "namespace", "labels"]);
+  problems.unknownKeys(path, raw, keysOf(MONITORING));
   if (raw.enabled !== undefined && typeof raw.enabled !== "boolean") {
     problems.add(`${path}.enabled`, `expected true or false, got ${describe(raw.enabled)}`);
     return undefined;
   }
-  const namespace = raw.namespace ?? "monitoring";
+  const namespace = raw.namespace ?? MONITORING.properties.namespace.default;
   if (typeof namespace !== "string" || !isNamespaceName(namespace)) {
     problems.add(
       `${path}.namespace`,
@@ -749,7 +751,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, options: P
     }
   }
 
-  let secretName = "regcred";
+  let secretName: string = SECRET_NAME.default;
   if (raw.secretName !== undefined) {
     if (typeof raw.secretName === "string" && isObjectName(raw.secretName)) secretName = raw.secretName;
     else

@@ -195,7 +195,12 @@ function fillMissingPasswords(registries: unknown): unknown {
 
 /** Read `Pulumi.<stack>.yaml` without the Pulumi CLI. Throws a StackFileError for a file that cannot be used. */
 export function readStackFile(file: string, options: ReadOptions = {}): StackFile {
-  let config = parseStackConfig(readText(file), options.name ?? path.basename(file));
+  return stackFileOf(parseStackConfig(readText(file), options.name ?? path.basename(file)), options);
+}
+
+/** A stack file's `config:` map (parseStackConfig) as readStackFile gives it. */
+export function stackFileOf(parsed: Record<string, unknown>, options: ReadOptions = {}): StackFile {
+  let config = parsed;
   const prefix = `${CONFIG_NAMESPACE}:`;
   if (options.placeholders) {
     config = replaceSecure(config) as Record<string, unknown>;
