@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseSettings, SettingsError } from "../components/settings";
-import { readStackFile, SECRET_PLACEHOLDER, stackFilePath } from "../components/stackFile";
+import { passwordsInFile, readStackFile, SECRET_PLACEHOLDER, stackFilePath } from "../components/stackFile";
 import { runProgram } from "../scripts/mockRuntime";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -31,6 +31,17 @@ describe("committed stacks", () => {
           problems = (e as SettingsError).problems;
         }
         assert.deepStrictEqual(problems, missing);
+      });
+
+      it("holds no password in plain text: each static one is encrypted or not set yet", () => {
+        const expected: Record<string, Record<string, string>> = {
+          dev: { dockerhub: "missing", gcr: "missing" },
+          prod: {},
+        };
+        assert.deepStrictEqual(
+          passwordsInFile(readStackFile(stackFilePath(ROOT, stack)).config),
+          expected[stack],
+        );
       });
 
       it("is valid with placeholders and runs through the program under mocks", async () => {
