@@ -20,6 +20,7 @@ import {
   passwordsInFile,
   readStackFile,
   StackFileError,
+  stackFileOf,
   stackFilePath,
   stackName,
 } from "../components/stackFile";
@@ -213,8 +214,9 @@ async function plan(options: Options, io: Io): Promise<number> {
   let passwords: Record<string, PasswordInFile>;
   let stackFile: ReturnType<typeof readStackFile>;
   try {
-    passwords = passwordsInFile(readStackFile(file).config);
-    stackFile = readStackFile(file, { placeholders: true });
+    const { config } = readStackFile(file);
+    passwords = passwordsInFile(config);
+    stackFile = stackFileOf(config, { placeholders: true });
   } catch (error) {
     if (!(error instanceof StackFileError)) throw error;
     if (error.kind === "unreadable") throw new UsageError(error.message);
