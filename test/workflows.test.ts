@@ -631,7 +631,8 @@ describe("GitHub Actions workflows", () => {
       for (const job of [dev, prod]) {
         assert.deepEqual(
           pulumiSteps(job).map((s) => s.with),
-          [{ command: "up", "stack-name": STACK_NAME, diff: true }],
+          // refresh: the up repairs drift and rotates a password a refresh finds dead (test/e2e scenario 4).
+          [{ command: "up", "stack-name": STACK_NAME, diff: true, refresh: true }],
         );
       }
       assert.deepEqual([dev.env?.STACK, prod.env?.STACK], ["dev", "prod"]);
@@ -659,14 +660,14 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual(scheduled.permissions, { contents: "read", "id-token": "write" });
     });
 
-    it("applies due rotations with up, then checks drift with a refreshed preview that expects no changes", () => {
+    it("applies due rotations and repairs drift with up --refresh, then checks with a refreshed preview that nothing changes it back", () => {
       for (const id of ["dev", "prod"]) {
         const job = scheduled.jobs[id];
         assert.deepEqual(driftProblems(job), [], id);
         assert.deepEqual(
           pulumiSteps(job).map((s) => s.with),
           [
-            { command: "up", "stack-name": STACK_NAME, diff: true },
+            { command: "up", "stack-name": STACK_NAME, diff: true, refresh: true },
             {
               command: "preview",
               "stack-name": STACK_NAME,
