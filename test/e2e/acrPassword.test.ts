@@ -17,9 +17,11 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { AcrRegistry, startAcrRegistry } from "../support/acrRegistry";
 import { ArmServer, startArmServer, TEST_BEARER_TOKEN } from "../support/armServer";
 import {
+  canaryFindings,
   copyProgram,
   core,
   decodeDockerConfig,
+  exportState,
   kubeContext,
   kubectl,
   newStack,
@@ -119,7 +121,7 @@ describe("the ACR password provider through the real engine and a dynamic-provid
     assert.strictEqual(acr.tokenRequests.at(-1)?.status, 200);
     // The password reached the state only as a secret.
     assert.strictEqual(up.outputs.activeSlot.secret, false);
-    assert.ok(!JSON.stringify(await stack.exportStack()).includes(issued()[0]));
+    assert.deepStrictEqual(canaryFindings(await exportState(workDir, "e2e-acr"), issued()[0]), []);
   });
 
   it("9b. a preview warns from the last deployment, read through the engine, that the password expires soon", async () => {
@@ -172,23 +174,37 @@ describe("the ACR password provider through the real engine and a dynamic-provid
       SUB,
       { endpoint: arm.endpoint, tlsOptions: { ca: arm.caPem } } as never,
     );
-    // `az acr token credential generate --password2`, by someone else.
+    // `az acr token credential generate --password1|--password2` on the active slot, by someone else.
+    const active = (await stack.outputs()).activeSlot.value as "password1" | "password2";
     await client.registries.beginGenerateCredentialsAndWait(
       "rg-e2e",
       "e2eacr",
-      { tokenId: TOKEN_ID, name: "password2" },
+      { tokenId: TOKEN_ID, name: active },
       {
         updateIntervalInMs: 10,
       },
     );
+    arm.reset();
     const refresh = await stack.refresh();
     assert.strictEqual(refresh.summary.result, "succeeded");
-    const outputs = await stack.outputs();
-    assert.match(String(outputs.drift.value), /was regenerated outside Pulumi/);
+    // The read ran in the provider process against ARM.
+    assert.deepStrictEqual(
+      arm.requests.map((r) => `${r.method} ${r.path}`),
+      [`GET ${TOKEN_ID}`],
+    );
+    // A refresh updates the resource's state, not the stack outputs (the program does not run): read the state.
+    const state = JSON.parse(await exportState(workDir, "e2e-acr")) as {
+      deployment: { resources: { type: string; outputs?: { drift?: string | null } }[] };
+    };
+    const resource = state.deployment.resources.find((r) => r.type.endsWith("AcrTokenPassword"));
+    assert.match(
+      String(resource?.outputs?.drift),
+      new RegExp(`the active ${active} of ACR token ns-e2e-acr .*was regenerated outside Pulumi`),
+    );
     const preview = await stack.preview();
     assert.strictEqual(preview.changeSummary.update, 1, JSON.stringify(preview.changeSummary));
     const up = await stack.up();
-    assert.strictEqual(up.outputs.activeSlot.value, "password1");
+    assert.strictEqual(up.outputs.activeSlot.value, active === "password1" ? "password2" : "password1");
     assert.strictEqual(await secretPassword(), issued().at(-1));
   });
 });

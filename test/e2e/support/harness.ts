@@ -47,6 +47,8 @@ export function e2eEnv(): Record<string, string> {
   env.PULUMI_HOME = env.PULUMI_HOME ?? path.join(os.tmpdir(), "registry-access-e2e-pulumi-home");
   const backend = env.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
   fs.mkdirSync(backend, { recursive: true });
+  // The Automation API finds `pulumi` (and checks its version) through this process's PATH.
+  process.env.PATH = env.PATH;
   cached = env;
   return env;
 }
@@ -80,7 +82,13 @@ export async function pulumiCli(
   extraEnv: Record<string, string> = {},
 ): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await run("pulumi", [...args, "--non-interactive"], {
+    // Flags go before a `--` that ends them (config set -- <value>).
+    const end = args.indexOf("--");
+    const argv =
+      end < 0
+        ? [...args, "--non-interactive"]
+        : [...args.slice(0, end), "--non-interactive", ...args.slice(end)];
+    return await run("pulumi", argv, {
       cwd: workDir,
       env: { ...e2eEnv(), ...extraEnv },
       maxBuffer: 64 << 20,
@@ -115,6 +123,11 @@ export async function newStack(
   config: Record<string, unknown>,
 ): Promise<Stack> {
   const env = e2eEnv();
+  // A fresh stack every run: a stack left by an earlier run would remember objects that are gone. `stack rm`
+  // also removes the stack file, so it is written after.
+  // A killed run leaves the file backend's lock behind: `pulumi cancel` removes it.
+  await pulumiCli(workDir, ["cancel", "--yes", "--stack", stackName]).catch(() => undefined);
+  await pulumiCli(workDir, ["stack", "rm", "--force", "--yes", "--stack", stackName]).catch(() => undefined);
   const yaml = await import("yaml");
   fs.writeFileSync(path.join(workDir, `Pulumi.${stackName}.yaml`), yaml.stringify({ config }));
   const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { workDir, envVars: env });
@@ -173,4 +186,27 @@ export async function watchSecretDeletions(): Promise<{ deleted: string[]; stop(
 
 export function decodeDockerConfig(secret: k8s.V1Secret): string {
   return Buffer.from(secret.data?.[".dockerconfigjson"] ?? "", "base64").toString("utf8");
+}
+
+/** `pulumi stack export` as an operator runs it: secrets stay encrypted (the Automation API's export decrypts). */
+export async function exportState(workDir: string, stack: string): Promise<string> {
+  return (await pulumiCli(workDir, ["stack", "export", "--stack", stack])).stdout;
+}
+
+/**
+ * Where `canary` shows in `text`: as it is, JSON-escaped, or inside base64 (a Secret's data, an `auth` field),
+ * decoded up to two levels deep. Empty when it is nowhere.
+ */
+export function canaryFindings(text: string, canary: string): string[] {
+  const forms = [canary, JSON.stringify(canary).slice(1, -1)];
+  const found: string[] = [];
+  const search = (t: string, depth: number, where: string): void => {
+    for (const form of forms) if (t.includes(form)) found.push(where);
+    if (depth === 2) return;
+    for (const match of t.match(/[A-Za-z0-9+/]{16,}={0,2}/g) ?? []) {
+      search(Buffer.from(match, "base64").toString("utf8"), depth + 1, `${where} (base64)`);
+    }
+  };
+  search(text, 0, "text");
+  return found;
 }
