@@ -4,11 +4,14 @@ import { deployedExpiryWarnings } from "./components/AcrPullToken";
 import { readLastDeployment } from "./components/lastDeployment";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
+import { redactDebugLog } from "./components/redactedDebugLog";
 import { loadSettings } from "./components/settings";
 import { checkVaultAuthorization } from "./components/vaultAuthorization";
 
 /** The program: Pulumi awaits the function and exports what it returns. */
 async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknown>> }> {
+  // Before any resource: the SDK's debug log would carry every RPC response, secret outputs included.
+  redactDebugLog();
   // Every problem in the stack's config is reported here, at once, before any resource is declared.
   const settings = loadSettings();
   const project = pulumi.getProject();

@@ -341,3 +341,40 @@ describe("an interrupted up converges, and no namespace loses its pull secret", 
     assert.deepStrictEqual(watch.deleted, []);
   });
 });
+
+describe("the program with production dependencies alone (issue 8, item 7)", function () {
+  this.timeout(15 * 60_000);
+
+  it("npm ci --omit=dev, then pulumi preview type-checks and runs the program", async () => {
+    const workDir = copyProgram([
+      "Pulumi.yaml",
+      "index.ts",
+      "components",
+      "package.json",
+      "package-lock.json",
+      "tsconfig.json",
+    ]);
+    // copyProgram links the project's node_modules (dev dependencies included): install production ones instead.
+    fs.rmSync(path.join(workDir, "node_modules"));
+    const { execFile } = await import("child_process");
+    const { promisify } = await import("util");
+    await promisify(execFile)("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund"], {
+      cwd: workDir,
+      env: e2eEnv(),
+      maxBuffer: 64 << 20,
+    });
+    assert.ok(!fs.existsSync(path.join(workDir, "node_modules", "mocha")), "dev dependencies were installed");
+    const stack = await newStack(
+      workDir,
+      "e2e-prod-deps",
+      config({ "e2e-prod-deps": { registries: { dockerhub: {} } } }),
+    );
+    await setSecret(workDir, "e2e-prod-deps", "registries.dockerhub.password", HUB_PASSWORD);
+    await setSecret(workDir, "e2e-prod-deps", "registries.gcr.password", GCR_KEY);
+    // Type-checked (no PULUMI_NODEJS_TRANSPILE_ONLY), as an operator's preview is.
+    const preview = await stack.preview();
+    assert.strictEqual(preview.changeSummary.create, 6, JSON.stringify(preview.changeSummary));
+    await stack.workspace.removeStack("e2e-prod-deps", { force: true });
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+});
