@@ -284,7 +284,7 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
 
 describe("an interrupted up converges, and no namespace loses its pull secret", function () {
   this.timeout(20 * 60_000);
-  const names = Array.from({ length: 12 }, (_, i) => `e2e-kill-${i}`);
+  const names = Array.from({ length: 30 }, (_, i) => `e2e-kill-${i}`);
 
   it("10. SIGKILL mid-up, then refresh and up: every namespace ends wired, and no secret was deleted", async () => {
     const workDir = copyProgram();
@@ -298,7 +298,7 @@ describe("an interrupted up converges, and no namespace loses its pull secret", 
       const { spawn } = await import("child_process");
       const child = spawn(
         "pulumi",
-        ["up", "--yes", "--skip-preview", "--stack", "e2e-kill", "--parallel", "2"],
+        ["up", "--yes", "--skip-preview", "--stack", "e2e-kill", "--parallel", "1"],
         {
           cwd: workDir,
           env: { ...e2eEnv(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
@@ -316,6 +316,7 @@ describe("an interrupted up converges, and no namespace loses its pull secret", 
           );
         },
         300_000,
+        50,
       );
       process.kill(-child.pid!, "SIGKILL");
       await new Promise((r) => child.once("exit", r));

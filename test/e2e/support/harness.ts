@@ -159,13 +159,14 @@ export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,
   ms = 60_000,
+  intervalMs = 250,
 ): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const value = await check().catch(() => undefined);
     if (value) return value;
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
