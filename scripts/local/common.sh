@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Shared by scripts/local/up.sh and down.sh (`npm run up:local`, `npm run down:local`). Sourced, not run.
+#
+# Everything of the local stack lives on this machine and listens on 127.0.0.1 only:
+#   the cluster         scripts/e2e (https://127.0.0.1:16443, context e2e), data in $E2E_DIR
+#   the Pulumi state    the file backend of scripts/e2e/env.sh: $E2E_DIR/pulumi-state
+#   the registry        Debian's docker-registry on 127.0.0.1:$LOCAL_REGISTRY_PORT, htpasswd, in $LOCAL_DIR/registry
+#   the project copy    $LOCAL_DIR/project: links to this clone's program and a copy of Pulumi.local.yaml, into
+#                       which up.sh sets the generated password (the committed file stays as it is)
+# REGISTRY_ACCESS_LOCAL_DIR moves $LOCAL_DIR; REGISTRY_ACCESS_LOCAL_PORT moves the registry (default 15000).
+
+LOCAL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOCAL_DIR="${REGISTRY_ACCESS_LOCAL_DIR:-${TMPDIR:-/tmp}/registry-access-local}"
+# Not in the folder (down.sh removes it while it holds the lock), and the same whatever the folder: every up:local
+# works on the one stack `local` of the cluster's backend.
+LOCAL_LOCK="${TMPDIR:-/tmp}/registry-access-local.lock"
+LOCAL_REGISTRY_PORT="${REGISTRY_ACCESS_LOCAL_PORT:-15000}"
+LOCAL_REGISTRY="127.0.0.1:$LOCAL_REGISTRY_PORT"
+LOCAL_REGISTRY_DIR="$LOCAL_DIR/registry"
+LOCAL_PROJECT="$LOCAL_DIR/project"
+LOCAL_STACK=local
+# The user of the stack (Pulumi.local.yaml) and the one that pushes the image: the registry's log tells them apart.
+LOCAL_PULL_USER=local-bot
+LOCAL_PUSH_USER=local-admin
+LOCAL_IMAGE_REPOSITORY=local/hello
+LOCAL_IMAGE_TAG=latest
+
+# This shell's npm must not look for its own updates on the network.
+export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+
+say() { echo "$LOCAL_COMMAND: $*" >&2; }
+
+# take_lock: one up:local or down:local at a time. The lock is released when the process ends, however it ends.
+take_lock() {
+  exec 7>>"$LOCAL_LOCK"
+  if ! flock -n 7; then
+    local holder
+    holder="$(cat "$LOCAL_LOCK" 2>/dev/null || true)"
+    say "another up:local or down:local is running${holder:+ ($holder)}; wait for it to finish." \
+      "It holds the lock $LOCAL_LOCK, which goes away with that process."
+    exit 3
+  fi
+  echo "$LOCAL_COMMAND, pid $$, started $(date '+%H:%M:%S')" >"$LOCAL_LOCK"
+}
+
+# registry_pid: the pid of the registry this folder's config runs, whether or not the pid file still names it.
+registry_pid() {
+  local config="$LOCAL_REGISTRY_DIR/config.yml" pid cmd
+  if [[ -f "$LOCAL_REGISTRY_DIR/registry.pid" ]]; then
+    pid="$(cat "$LOCAL_REGISTRY_DIR/registry.pid")"
+    cmd="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true)"
+    if [[ "$cmd" == *"docker-registry serve $config"* ]]; then
+      echo "$pid"
+      return
+    fi
+  fi
+  # A registry of ours whose pid file is gone (a crash between start and write, a folder removed by hand).
+  local f
+  for f in /proc/[0-9]*/cmdline; do
+    cmd="$(tr '\0' ' ' 2>/dev/null <"$f" || true)"
+    if [[ "$cmd" == *"docker-registry serve $config "* ]]; then
+      pid="${f#/proc/}"
+      echo "${pid%/cmdline}"
+      return
+    fi
+  done
+}
+
+# registry_stop: stops this folder's registry, if one runs. Never any other process.
+registry_stop() {
+  local pid i
+  pid="$(registry_pid)"
+  [[ -n "$pid" ]] || return 0
+  kill "$pid" 2>/dev/null || true
+  for i in $(seq 1 40); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$LOCAL_REGISTRY_DIR/registry.pid"
+}
+
+# port_owner PORT: who listens on 127.0.0.1:PORT (or any address), as ss names it; empty when nobody.
+port_owner() {
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\)))$/\1/p' | head -n 1
+    return
+  fi
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && echo "a process (install iproute2's ss to see which)"
+}

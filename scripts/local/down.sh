@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `npm run down:local`: removes what `npm run up:local` set up, on this machine only:
+#   1. pulumi destroy --stack local, then pulumi stack rm. The program retains namespaces, pull secrets and service
+#      accounts on destroy (retainOnDelete), so this removes them from the stack, not from the cluster;
+#   2. stops the local registry and removes its folder (storage, passwords, the project copy with the stack file);
+#   3. stops the local cluster and removes its data (scripts/e2e/down.sh, as `npm run e2e:down`): the objects
+#      above and the Pulumi state go with it. That is the cluster the e2e tests use too; they start it again.
+# The toolchain in ~/.cache/registry-access-e2e stays (the next up:local reuses it).
+#
+# Exit status: 0 done (also when nothing was running), 1 a step failed, 3 an up:local or down:local is running.
+set -euo pipefail
+LOCAL_COMMAND=down:local
+# shellcheck source=scripts/local/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=scripts/e2e/cluster.sh
+source "$LOCAL_ROOT/scripts/e2e/cluster.sh"
+cd "$LOCAL_ROOT"
+started=$SECONDS
+take_lock
+
+# 1. The stack, when the cluster answers and the project copy exists (otherwise step 3 removes the state anyway).
+if api_ready && [[ -f "$LOCAL_PROJECT/Pulumi.$LOCAL_STACK.yaml" ]]; then
+  # Reuses the running cluster and the built toolchain: starts nothing new. 7>&-: see up.sh.
+  eval "$(bash scripts/e2e/env.sh 7>&- 2>/dev/null)"
+  pl() { pulumi -C "$LOCAL_PROJECT" --non-interactive "$@"; }
+  if pl stack ls --json | node -e 'process.exit(JSON.parse(require("fs").readFileSync(0,"utf8")).some((s)=>s.name==="local")?0:1)'; then
+    pl cancel --yes --stack "$LOCAL_STACK" >/dev/null 2>&1 || true
+    echo "== pulumi destroy --yes --stack $LOCAL_STACK (namespaces, secrets and accounts are retained: handed back)"
+    pl destroy --yes --stack "$LOCAL_STACK"
+    pl stack rm --yes --stack "$LOCAL_STACK" >/dev/null
+    say "removed the stack $LOCAL_STACK"
+  fi
+else
+  say "no running cluster or no stack $LOCAL_STACK: nothing to destroy"
+fi
+
+# 2. The registry and the folder.
+pid="$(registry_pid)"
+if [[ -n "$pid" ]]; then
+  registry_stop
+  say "stopped the registry (pid $pid)"
+fi
+rm -rf "$LOCAL_DIR"
+say "removed $LOCAL_DIR"
+
+# 3. The cluster and its data (the Pulumi state included).
+cluster_down
+
+rm -f "$LOCAL_LOCK"
+say "done in $((SECONDS - started)) s. The toolchain stays in ~/.cache/registry-access-e2e; npm run up:local starts again."
