@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { authsKey, dockerConfigJson, DOCKER_HUB_KEY } from "../components/dockerConfig";
+import { authsKey, dockerConfigJson, DOCKER_HUB_KEY, isDockerHub } from "../components/dockerConfig";
 import { CANARY } from "./support/fixtures";
 
 describe("docker config", () => {
@@ -10,6 +10,22 @@ describe("docker config", () => {
     assert.strictEqual(DOCKER_HUB_KEY, "https://index.docker.io/v1/");
     assert.strictEqual(authsKey("registry.example.com:5000"), "registry.example.com:5000");
     assert.strictEqual(authsKey("ghcr.io"), "ghcr.io");
+  });
+
+  it("knows each of Docker Hub's names in any case, and nothing else", () => {
+    for (const alias of [
+      "docker.io",
+      "index.docker.io",
+      "registry-1.docker.io",
+      "https://index.docker.io/v1/",
+      "https://index.docker.io/v1",
+      "HTTPS://Index.Docker.io/V1/",
+    ]) {
+      assert.strictEqual(isDockerHub(alias), true, alias);
+    }
+    for (const other of ["", "docker.com", "ghcr.io", "index.docker.io/v1/", "https://index.docker.io/v2/"]) {
+      assert.strictEqual(isDockerHub(other), false, other);
+    }
   });
 
   it("writes one auths entry per registry with username, password and auth", () => {

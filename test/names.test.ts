@@ -6,6 +6,8 @@ import {
   boundedName,
   isNamespaceName,
   isObjectName,
+  NAMESPACE_RULE,
+  OBJECT_NAME_RULE,
 } from "../components/names";
 
 /** Any valid Kubernetes namespace name (DNS-1123 label). */
@@ -24,6 +26,86 @@ describe("names", () => {
     assert.strictEqual(isObjectName("a.b-c"), true);
     assert.strictEqual(isObjectName("a..b"), false);
     assert.strictEqual(isObjectName("a".repeat(254)), false);
+  });
+
+  it("accepts the shortest names and every label length, and refuses the first name past each limit", () => {
+    assert.strictEqual(isNamespaceName("a"), true);
+    assert.strictEqual(isNamespaceName("a-1"), true);
+    assert.strictEqual(isNamespaceName("a-"), false);
+    assert.strictEqual(isNamespaceName("a_b"), false);
+    assert.strictEqual(isNamespaceName("xa-"), false);
+    assert.strictEqual(isNamespaceName(""), false);
+    for (const name of ["a", "a.b", "a.b-c", "a.bcde", "a.b.c", "ab.c-d.e", "a".repeat(253)]) {
+      assert.strictEqual(isObjectName(name), true, name);
+    }
+    for (const name of ["", "a.", ".a", "a.-b", "a.b-", "a.B", "a.b_c", "-a.b", "a-.b", "a".repeat(254)]) {
+      assert.strictEqual(isObjectName(name), false, name);
+    }
+  });
+
+  it("states each naming rule as the messages show it", () => {
+    assert.strictEqual(
+      NAMESPACE_RULE,
+      "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+    );
+    assert.strictEqual(
+      OBJECT_NAME_RULE,
+      "use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+    );
+  });
+
+  it("matches ACR's rule for token names: 5 to 50 letters, digits and '-', nothing else", () => {
+    for (const name of ["ab-cd", "AbC12", "a".repeat(50)])
+      assert.strictEqual(ACR_TOKEN_NAME.test(name), true, name);
+    for (const name of ["abcd", "a".repeat(51), "_abcde", "abcde_", "ab.cde", "ab cde"]) {
+      assert.strictEqual(ACR_TOKEN_NAME.test(name), false, name);
+    }
+  });
+
+  // ACR refuses a token or scope map name over 50 characters, so the bound must hold for the longest inputs, which
+  // the property tests' generators rarely reach: a 63-character namespace (the Kubernetes limit) and a
+  // 100-character stack name (Pulumi's).
+  const namespace63 = "n".repeat(62) + "a";
+  const stack100 = "S".repeat(50) + "_stack." + "t".repeat(43);
+
+  it("cuts the name of the longest namespace to exactly 50 characters", () => {
+    assert.strictEqual(namespace63.length, 63);
+    assert.strictEqual(isNamespaceName(namespace63), true);
+    const name = acrTokenName("registry-access", "dev", namespace63);
+    assert.strictEqual(name, "ra-dev-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn-b0b73e2c");
+    assert.strictEqual(name.length, 50);
+  });
+
+  it("cuts the name of the longest stack to exactly 50 characters, with or without a long namespace", () => {
+    assert.strictEqual(stack100.length, 100);
+    const withShort = acrTokenName("registry-access", stack100, "team-a");
+    const withLong = acrTokenName("registry-access", stack100, namespace63);
+    assert.strictEqual(withShort, "ra-ssssssssssssssssssssssssssssssssssssss-be8f99ba");
+    assert.strictEqual(withLong, "ra-ssssssssssssssssssssssssssssssssssssss-03da2bc1");
+    assert.strictEqual(withShort.length, 50);
+    assert.strictEqual(withLong.length, 50);
+  });
+
+  it("keeps names apart that differ only after the cut, through the hash", () => {
+    const a = acrTokenName("registry-access", "dev", "n".repeat(40) + "a");
+    const b = acrTokenName("registry-access", "dev", "n".repeat(40) + "b");
+    assert.strictEqual(a, "ra-dev-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn-fd1f56b4");
+    assert.strictEqual(b, "ra-dev-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn-cb4c7749");
+    // Two 100-character stacks that differ in their last character, with the longest namespace.
+    const c = acrTokenName("registry-access", stack100.slice(0, 99) + "u", namespace63);
+    assert.strictEqual(c.slice(0, 41), acrTokenName("registry-access", stack100, namespace63).slice(0, 41));
+    assert.notStrictEqual(c, acrTokenName("registry-access", stack100, namespace63));
+    assert.strictEqual(c.length, 50);
+  });
+
+  it("drops a '-' that the cut leaves at the end, and folds characters ACR refuses into one '-'", () => {
+    // The slug "sss…s-x" is cut after its 38th character, the '-'.
+    assert.strictEqual(
+      acrTokenName("registry-access", "s".repeat(37), "x"),
+      "ra-sssssssssssssssssssssssssssssssssssss-ac7ab692",
+    );
+    assert.strictEqual(acrTokenName("registry-access", "dev_a", "x"), "ra-dev-a-x-e16969b7");
+    assert.strictEqual(acrTokenName("registry-access", "a__b", "x"), "ra-a-b-x-2c23c135");
   });
 
   it("derives readable ACR token names", () => {
