@@ -1,0 +1,159 @@
+/**
+ * Where the handshake sends credentials, at the edges the other handshake tests leave open (StrykerJS mutants that
+ * survived them, issue 12): an https realm is accepted, a realm that is neither https nor http is refused even on
+ * loopback, a host that only starts like 127.x is remote, a challenge without a usable realm is reported, and one
+ * without `service` sends none.
+ */
+import * as assert from "assert";
+import { createServer, IncomingMessage, Server, ServerResponse } from "http";
+import { AddressInfo } from "net";
+import { checkRegistryLogin, registryBaseUrl } from "../../components/registryHandshake";
+
+const PASSWORD = "mutant-canary-pw-5b7e";
+
+/**
+ * A registry on 127.0.0.1 that answers `GET /v2/` with the challenge a test gives (Distribution's token auth), and
+ * `GET /token` with a token; it records the token requests. Models only that exchange.
+ */
+async function startRegistry(
+  challenge: (port: number) => string,
+): Promise<{ server: string; port: number; tokenQueries: URLSearchParams[]; stop(): Promise<void> }> {
+  const tokenQueries: URLSearchParams[] = [];
+  const http: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname === "/token") {
+      tokenQueries.push(url.searchParams);
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ token: "t0k3n" }));
+    } else if (req.headers.authorization === "Bearer t0k3n") {
+      res.writeHead(200).end("{}");
+    } else {
+      res.writeHead(401, { "WWW-Authenticate": challenge(port) }).end();
+    }
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const port = (http.address() as AddressInfo).port;
+  return {
+    server: `127.0.0.1:${port}`,
+    port,
+    tokenQueries,
+    stop: () => new Promise<void>((resolve) => http.close(() => resolve())),
+  };
+}
+
+/** A port on 127.0.0.1 where nothing listens. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+describe("registry handshake: where credentials may go (mutation tests)", () => {
+  it("sends credentials to an https realm: a refused connection, not a refusal to send", async () => {
+    const port = await closedPort();
+    const registry = await startRegistry(
+      () => `Bearer realm="https://127.0.0.1:${port}/token",service="svc"`,
+    );
+    try {
+      const check = await checkRegistryLogin(
+        { server: registry.server, username: "bot", password: PASSWORD },
+        { timeoutMs: 2_000 },
+      );
+      assert.deepStrictEqual(check, {
+        ok: false,
+        server: registry.server,
+        failure: "unreachable",
+        detail: `registry ${registry.server} (its token service) is unreachable: ECONNREFUSED (GET https://127.0.0.1:${port}/token)`,
+      });
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  for (const scheme of ["ftp", "ws"]) {
+    it(`refuses a ${scheme}:// realm on loopback, where only http is allowed besides https`, async () => {
+      const registry = await startRegistry((port) => `Bearer realm="${scheme}://127.0.0.1:${port}/token"`);
+      try {
+        const check = await checkRegistryLogin({
+          server: registry.server,
+          username: "bot",
+          password: PASSWORD,
+        });
+        assert.deepStrictEqual(check, {
+          ok: false,
+          server: registry.server,
+          failure: "protocol",
+          detail: `registry ${registry.server} points to token service ${scheme}://127.0.0.1:${registry.port}/token, which is not https; refusing to send the credentials`,
+        });
+        assert.deepStrictEqual(registry.tokenQueries, []);
+      } finally {
+        await registry.stop();
+      }
+    });
+  }
+
+  it("treats a host name that starts like a loopback address as remote", async () => {
+    assert.strictEqual(registryBaseUrl("127.0.0.1.example.com"), "https://127.0.0.1.example.com");
+    const registry = await startRegistry(() => 'Bearer realm="http://127.0.0.1.example.com/token"');
+    try {
+      const check = await checkRegistryLogin({
+        server: registry.server,
+        username: "bot",
+        password: PASSWORD,
+      });
+      assert.deepStrictEqual(check, {
+        ok: false,
+        server: registry.server,
+        failure: "protocol",
+        detail: `registry ${registry.server} points to token service http://127.0.0.1.example.com/token, which is not https; refusing to send the credentials`,
+      });
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  for (const [what, challenge] of [
+    ["no realm", 'Bearer service="svc"'],
+    ["a realm that is not a URL", 'Bearer realm="token service",service="svc"'],
+  ]) {
+    it(`reports a Bearer challenge with ${what} and sends nothing`, async () => {
+      const registry = await startRegistry(() => challenge);
+      try {
+        const check = await checkRegistryLogin({
+          server: registry.server,
+          username: "bot",
+          password: PASSWORD,
+        });
+        assert.deepStrictEqual(check, {
+          ok: false,
+          server: registry.server,
+          failure: "protocol",
+          detail: `registry ${registry.server} sent a Bearer challenge without a valid realm URL`,
+        });
+        assert.deepStrictEqual(registry.tokenQueries, []);
+      } finally {
+        await registry.stop();
+      }
+    });
+  }
+
+  it("sends no service to a token service whose challenge names none", async () => {
+    const registry = await startRegistry((port) => `Bearer realm="http://127.0.0.1:${port}/token"`);
+    try {
+      const check = await checkRegistryLogin({
+        server: registry.server,
+        username: "bot",
+        password: PASSWORD,
+      });
+      assert.strictEqual(check.ok, true, check.detail);
+      assert.deepStrictEqual(
+        registry.tokenQueries.map((q) => [...q.entries()]),
+        [[]],
+      );
+    } finally {
+      await registry.stop();
+    }
+  });
+});
