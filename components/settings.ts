@@ -124,8 +124,11 @@ export interface Settings {
   readonly monitoring?: MonitoringSettings;
 }
 
-/** Every problem in a stack's configuration, one line each, with its path. */
-export class SettingsError extends Error {
+/**
+ * Every problem in a stack's configuration, one line each, with its path. A RunError: Pulumi prints its message
+ * alone, without the unhandled-exception stack trace (checked for real by test/e2e, scenario 7).
+ */
+export class SettingsError extends pulumi.RunError {
   constructor(readonly problems: readonly string[]) {
     super(
       `${problems.length} problem${problems.length === 1 ? "" : "s"} in the registry-access configuration:\n` +

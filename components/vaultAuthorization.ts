@@ -1,4 +1,5 @@
 import * as azure from "@pulumi/azure-native";
+import * as pulumi from "@pulumi/pulumi";
 import { ExternalSecretsSettings } from "./settings";
 
 /**
@@ -33,12 +34,13 @@ export async function checkVaultAuthorization(eso: ExternalSecretsSettings): Pro
     const vault = await azure.keyvault.getVault({ resourceGroupName: kv.resourceGroup, vaultName: kv.name });
     enabled = vault.properties.enableRbacAuthorization;
   } catch (err) {
-    throw new Error(
+    throw new pulumi.RunError(
       `externalSecrets.keyVault: could not read vault ${kv.name} in resource group ${kv.resourceGroup} ` +
         `(${err instanceof Error ? err.message : String(err)}). Check the name, the resource group and that ` +
         `the identity running Pulumi may read it (Reader on the vault).`,
     );
   }
   const problem = vaultAuthorizationProblem(kv, enabled);
-  if (problem) throw new Error(problem);
+  // A RunError: Pulumi prints the message alone, without a stack trace.
+  if (problem) throw new pulumi.RunError(problem);
 }

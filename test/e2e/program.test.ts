@@ -259,7 +259,9 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
       },
     });
     for (const command of [["preview"], ["up", "--yes"]]) {
-      const err = await pulumiCli(workDir, [...command, "--stack", "e2e-bad"]).then(
+      const err = await pulumiCli(workDir, [...command, "--stack", "e2e-bad"], {
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+      }).then(
         () => assert.fail(`pulumi ${command[0]} accepted a broken stack file`),
         (e: { stdout: string; stderr: string; exitCode: number }) => e,
       );
@@ -268,6 +270,8 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
       for (const p of ["registries.hub.type", "namespaces.Bad_NS", "namespaces.Bad_NS.registries.missing"]) {
         assert.ok(text.includes(p), `no problem at ${p} in:\n${text}`);
       }
+      // A clean error: the problems, not an unhandled exception's stack trace.
+      assert.doesNotMatch(text, /at async|unhandled exception/, text);
     }
     const state = await bad.exportStack();
     assert.deepStrictEqual((state.deployment as { resources?: unknown[] }).resources ?? [], []);
