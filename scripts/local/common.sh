@@ -30,14 +30,38 @@ export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=f
 
 say() { echo "$LOCAL_COMMAND: $*" >&2; }
 
-# take_lock: one up:local or down:local at a time. The lock is released when the process ends, however it ends.
+# take_lock: one up:local or down:local at a time. The lock is released when the process ends, however it ends;
+# every process up.sh leaves running (the registry, a cluster env.sh starts, Pulumi's plugins) is started without it.
 take_lock() {
   exec 7>>"$LOCAL_LOCK"
   if ! flock -n 7; then
-    local holder
+    local holder pid
     holder="$(cat "$LOCAL_LOCK" 2>/dev/null || true)"
-    say "another up:local or down:local is running${holder:+ ($holder)}; wait for it to finish." \
-      "It holds the lock $LOCAL_LOCK, which goes away with that process."
+    pid="$(sed -n 's/.*, pid \([0-9]*\),.*/\1/p' <<<"$holder")"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      say "another up:local or down:local is running ($holder); wait for it to finish." \
+        "It holds the lock $LOCAL_LOCK, which goes away with that process."
+      exit 3
+    fi
+    # Its process is gone, so what still holds the lock was started by it and survived it: Pulumi's plugins of a
+    # killed run can be stopped; anything else is named.
+    stop_orphans
+    sleep 0.5
+    if flock -n 7; then
+      echo "$LOCAL_COMMAND, pid $$, started $(date '+%H:%M:%S')" >"$LOCAL_LOCK"
+      return
+    fi
+    local f holders=()
+    for f in /proc/[0-9]*/fd/*; do
+      [[ "$(readlink "$f" 2>/dev/null)" == "$LOCAL_LOCK" ]] || continue
+      f="${f#/proc/}"
+      holders+=("${f%%/*}")
+    done
+    say "the $holder has ended, but processes it started still hold the lock $LOCAL_LOCK:"
+    for pid in $(printf '%s\n' "${holders[@]}" | sort -u); do
+      [[ "$pid" == "$$" ]] || say "  pid $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"
+    done
+    say "stop them (kill <pid>), then run it again."
     exit 3
   fi
   echo "$LOCAL_COMMAND, pid $$, started $(date '+%H:%M:%S')" >"$LOCAL_LOCK"
@@ -80,11 +104,37 @@ registry_stop() {
   rm -f "$LOCAL_REGISTRY_DIR/registry.pid"
 }
 
-# port_owner PORT: who listens on 127.0.0.1:PORT (or any address), as ss names it; empty when nobody.
+# port_owner PORT: who listens on PORT, as "pid <n>: <command line>" (ss names the process), or "a process" when
+# ss is missing; empty when nobody does.
 port_owner() {
+  local pid
   if command -v ss >/dev/null 2>&1; then
-    ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\)))$/\1/p' | head -n 1
+    if [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; then
+      pid="$(ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)"
+      if [[ -n "$pid" ]]; then
+        echo "pid $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | sed 's/ $//')"
+      else
+        echo "a process of another user"
+      fi
+    fi
     return
   fi
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && echo "a process (install iproute2's ss to see which)"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then echo "a process (iproute2's ss would name it)"; fi
+}
+
+# stop_orphans: Pulumi's plugins (language host, Kubernetes provider) of a run that was killed outlive it, adopted by
+# init, in the project copy. Only those: orphans whose working directory is $LOCAL_PROJECT.
+stop_orphans() {
+  local f pid found=()
+  [[ -d "$LOCAL_PROJECT" ]] || return 0
+  for f in /proc/[0-9]*/cwd; do
+    pid="${f#/proc/}"
+    pid="${pid%/cwd}"
+    [[ "$(readlink "$f" 2>/dev/null)" == "$LOCAL_PROJECT" ]] || continue
+    [[ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" == 1 ]] || continue
+    found+=("$pid")
+  done
+  [[ ${#found[@]} -gt 0 ]] || return 0
+  kill "${found[@]}" 2>/dev/null || true
+  say "stopped ${#found[@]} Pulumi plugin processes left by a run that was killed (pids ${found[*]})"
 }

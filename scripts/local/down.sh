@@ -22,7 +22,7 @@ take_lock
 if api_ready && [[ -f "$LOCAL_PROJECT/Pulumi.$LOCAL_STACK.yaml" ]]; then
   # Reuses the running cluster and the built toolchain: starts nothing new. 7>&-: see up.sh.
   eval "$(bash scripts/e2e/env.sh 7>&- 2>/dev/null)"
-  pl() { pulumi -C "$LOCAL_PROJECT" --non-interactive "$@"; }
+  pl() { pulumi -C "$LOCAL_PROJECT" --non-interactive "$@" 7>&-; }
   if pl stack ls --json | node -e 'process.exit(JSON.parse(require("fs").readFileSync(0,"utf8")).some((s)=>s.name==="local")?0:1)'; then
     pl cancel --yes --stack "$LOCAL_STACK" >/dev/null 2>&1 || true
     echo "== pulumi destroy --yes --stack $LOCAL_STACK (namespaces, secrets and accounts are retained: handed back)"

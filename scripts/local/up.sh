@@ -88,6 +88,10 @@ pid="$(registry_pid)"
 if [[ -n "$pid" ]]; then
   if [[ "$(v2_status)" == 401 && "$(v2_status "$LOCAL_PULL_USER")" == 200 && "$(v2_status "$LOCAL_PUSH_USER")" == 200 ]]; then
     say "reusing the registry (pid $pid, data in $LOCAL_REGISTRY_DIR)"
+  elif ! grep -qx "  addr: $LOCAL_REGISTRY" "$LOCAL_REGISTRY_DIR/config.yml"; then
+    say "moving the registry (pid $pid) to $LOCAL_REGISTRY: restarting it"
+    registry_stop
+    pid=""
   else
     say "the registry left by an earlier run (pid $pid) does not answer as it should: restarting it"
     registry_stop
@@ -97,9 +101,11 @@ fi
 if [[ -z "$pid" ]]; then
   owner="$(port_owner "$LOCAL_REGISTRY_PORT")"
   if [[ -n "$owner" ]]; then
-    say "port $LOCAL_REGISTRY_PORT is taken by $owner, which is not up:local's registry" \
-      "(that one runs $LOCAL_REGISTRY_DIR/config.yml). Stop that process (kill <pid> above) and run up:local again," \
-      "or run the registry on another port: REGISTRY_ACCESS_LOCAL_PORT=<port> npm run up:local"
+    say "port $LOCAL_REGISTRY_PORT is taken by $owner"
+    stop_it="$(sed -n 's/^pid \([0-9]*\):.*/ (kill \1)/p' <<<"$owner")"
+    say "That is not up:local's registry (docker-registry serve $LOCAL_REGISTRY_DIR/config.yml)." \
+      "Stop it$stop_it and run npm run up:local again," \
+      "or leave it and put the registry on another port: REGISTRY_ACCESS_LOCAL_PORT=$((LOCAL_REGISTRY_PORT + 1)) npm run up:local"
     exit 1
   fi
   : >"$LOCAL_REGISTRY_DIR/htpasswd.new"
@@ -199,7 +205,8 @@ mkdir -p "$LOCAL_PROJECT"
 for f in Pulumi.yaml index.ts components package.json tsconfig.json node_modules; do
   ln -sfn "$LOCAL_ROOT/$f" "$LOCAL_PROJECT/$f"
 done
-pl() { pulumi -C "$LOCAL_PROJECT" --non-interactive "$@"; }
+# 7>&-: Pulumi's plugins of a killed run outlive it, and must not hold the lock.
+pl() { pulumi -C "$LOCAL_PROJECT" --non-interactive "$@" 7>&-; }
 stack_file="$LOCAL_PROJECT/Pulumi.$LOCAL_STACK.yaml"
 stack_exists=""
 if pl stack ls --json | node -e 'process.exit(JSON.parse(require("fs").readFileSync(0,"utf8")).some((s)=>s.name==="local")?0:1)'; then
@@ -226,8 +233,13 @@ if [[ -z "$stack_exists" ]]; then
   pl stack init "$LOCAL_STACK" >/dev/null
   say "created the stack $LOCAL_STACK"
 else
-  # A killed up leaves the file backend's lock on the stack behind; none can be running (we hold the lock).
-  pl cancel --yes --stack "$LOCAL_STACK" >/dev/null 2>&1 || true
+  # A killed up leaves the file backend's lock on the stack behind, and its plugins running; no other up of this
+  # stack can be running (we hold the lock).
+  stop_orphans
+  if [[ -n "$(ls -A "${PULUMI_BACKEND_URL#file://}/.pulumi/locks/organization/registry-access/$LOCAL_STACK" 2>/dev/null)" ]]; then
+    pl cancel --yes --stack "$LOCAL_STACK" >/dev/null
+    say "removed the lock a killed pulumi up left on the stack (pulumi cancel)"
+  fi
   say "reusing the stack $LOCAL_STACK"
 fi
 if [[ "$LOCAL_REGISTRY_PORT" != 15000 ]]; then
@@ -269,18 +281,21 @@ echo
 echo "== up:local: done in $((SECONDS - started)) s ($(IFS=,; echo "${timings[*]}" | sed 's/,/, /g'))"
 echo
 echo "The stack $LOCAL_STACK, context e2e (https://127.0.0.1:16443), registry http://$LOCAL_REGISTRY:"
-for ns in $(node -e 'const y=require("yaml");const c=y.parse(require("fs").readFileSync(process.argv[1],"utf8")).config;
-  process.stdout.write(Object.keys(c["registry-access:namespaces"]).join(" "))' Pulumi.local.yaml); do
+namespaces="$(pl stack output namespaces --json --stack "$LOCAL_STACK" |
+  node -e 'process.stdout.write(Object.keys(JSON.parse(require("fs").readFileSync(0,"utf8"))).join(" "))')"
+for ns in $namespaces; do
   if [[ " $managed_before " == *" $ns "* ]]; then
     how="managed since an earlier run"
+  elif [[ "$ns" == "$legacy" && ${#legacy_done[@]} -gt 0 ]]; then
+    how="adopted: the kubectl-era setup of step 3, its regcred updated in place to the registry's password"
   elif [[ "$existing_before" == *" $ns "* ]]; then
-    how="adopted: the kubectl-era namespace, its regcred updated in place to the current password"
+    how="adopted: it was in the cluster already, taken over in place"
   else
     how="created"
   fi
   accounts="$(kubectl -n "$ns" get serviceaccounts -o \
-    jsonpath='{range .items[*]}{.metadata.name} ({range .imagePullSecrets[*]}{.name} {end}), {end}' |
-    sed 's/ )/)/g; s/, $//')"
+    jsonpath='{range .items[*]}{.metadata.name} ({range .imagePullSecrets[*]}{.name}, {end}); {end}' |
+    sed 's/, )/)/g; s/; $//')"
   printf '  %-13s %s\n  %-13s secret regcred; service accounts: %s\n' "$ns" "$how" "" "$accounts"
 done
 cat <<EOF

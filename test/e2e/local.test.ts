@@ -123,7 +123,10 @@ describe("npm run up:local: the program on the local cluster, and pulls checked"
 
   it("shows Pulumi's own progress of pulumi up", () => {
     assert.match(first.output, /Updating \(local\):/);
-    assert.match(first.output, /Resources:\n +(\+ \d+ created|\d+ unchanged)/);
+    assert.match(
+      first.output,
+      /Updating \(local\):\n[\s\S]*\nResources:\n( +.*\d+ (created|updated|unchanged)\n)+\nDuration: /,
+    );
   });
 
   it("verify passed for every namespace of the local stack", () => {
