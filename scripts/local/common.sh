@@ -19,7 +19,7 @@ LOCAL_REGISTRY="127.0.0.1:$LOCAL_REGISTRY_PORT"
 LOCAL_REGISTRY_DIR="$LOCAL_DIR/registry"
 LOCAL_PROJECT="$LOCAL_DIR/project"
 LOCAL_STACK=local
-# The user of the stack (Pulumi.local.yaml) and the one that pushes the image: the registry's log tells them apart.
+# The user of the stack (Pulumi.local.yaml), which only ever pulls, and the one that pushes the image.
 LOCAL_PULL_USER=local-bot
 LOCAL_PUSH_USER=local-admin
 LOCAL_IMAGE_REPOSITORY=local/hello
@@ -51,9 +51,10 @@ take_lock() {
       echo "$LOCAL_COMMAND, pid $$, started $(date '+%H:%M:%S')" >"$LOCAL_LOCK"
       return
     fi
-    local f holders=()
+    local f lock holders=()
+    lock="$(realpath "$LOCAL_LOCK")"
     for f in /proc/[0-9]*/fd/*; do
-      [[ "$(readlink "$f" 2>/dev/null)" == "$LOCAL_LOCK" ]] || continue
+      [[ "$(readlink "$f" 2>/dev/null)" == "$lock" ]] || continue
       f="${f#/proc/}"
       holders+=("${f%%/*}")
     done
@@ -125,12 +126,13 @@ port_owner() {
 # stop_orphans: Pulumi's plugins (language host, Kubernetes provider) of a run that was killed outlive it, adopted by
 # init, in the project copy. Only those: orphans whose working directory is $LOCAL_PROJECT.
 stop_orphans() {
-  local f pid found=()
+  local f pid project found=()
   [[ -d "$LOCAL_PROJECT" ]] || return 0
+  project="$(cd "$LOCAL_PROJECT" && pwd -P)"
   for f in /proc/[0-9]*/cwd; do
     pid="${f#/proc/}"
     pid="${pid%/cwd}"
-    [[ "$(readlink "$f" 2>/dev/null)" == "$LOCAL_PROJECT" ]] || continue
+    [[ "$(readlink "$f" 2>/dev/null)" == "$project" ]] || continue
     [[ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" == 1 ]] || continue
     found+=("$pid")
   done

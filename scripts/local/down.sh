@@ -46,5 +46,4 @@ say "removed $LOCAL_DIR"
 # 3. The cluster and its data (the Pulumi state included).
 cluster_down
 
-rm -f "$LOCAL_LOCK"
 say "done in $((SECONDS - started)) s. The toolchain stays in ~/.cache/registry-access-e2e; npm run up:local starts again."

@@ -10,9 +10,10 @@
 #   5. pulumi up --yes --refresh --stack local, with Pulumi's own progress;
 #   6. npm run verify -- --stack local, and a pull of the image with each namespace's pull secret.
 #
-# Run it again and it reuses all of it: the second run changes nothing and takes seconds. `npm run down:local`
-# removes it. Nothing it starts listens beyond 127.0.0.1, and nothing it runs connects beyond it (once the
-# toolchain is built: a cold build downloads Go modules; see the README).
+# Run it again and it reuses all of it and changes nothing; most of its time is `pulumi up` type-checking the
+# program for the preview and again for the update. `npm run down:local` removes it all. Nothing it starts listens
+# beyond 127.0.0.1, and nothing it runs connects beyond it, except what sets the machine up: a cold toolchain build
+# (Go modules, see the README) and, when docker-registry or htpasswd is missing, apt-get.
 #
 # Exit status: 0 everything passed, 1 a step failed (it says which), 3 another up:local or down:local is running.
 set -euo pipefail
@@ -32,6 +33,10 @@ begin() {
 done_step() { timings+=("$1 $((SECONDS - step_started)) s"); }
 trap 'rc=$?; [[ $rc -eq 0 || $rc -eq 3 ]] || say "FAILED at \"$step\" after $((SECONDS - started)) s (exit $rc)"' EXIT
 
+if ! command -v flock >/dev/null; then
+  say "flock is missing: install util-linux"
+  exit 1
+fi
 take_lock
 
 # --- prerequisites -------------------------------------------------------------------------------------------
@@ -43,7 +48,6 @@ need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v curl >/dev/null || need+=(curl)
-command -v flock >/dev/null || need+=(util-linux)
 if [[ ${#need[@]} -gt 0 ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     say "installing the Debian packages the local registry needs: ${need[*]}"
@@ -67,7 +71,7 @@ done_step "toolchain and cluster"
 begin "2/6 local registry on $LOCAL_REGISTRY"
 mkdir -p "$LOCAL_REGISTRY_DIR"
 chmod 700 "$LOCAL_DIR" "$LOCAL_REGISTRY_DIR"
-new_password() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
+new_password() { od -An -tx1 -N24 /dev/urandom | tr -d ' \n'; }
 for user in "$LOCAL_PULL_USER" "$LOCAL_PUSH_USER"; do
   if [[ ! -s "$LOCAL_REGISTRY_DIR/$user.password" ]]; then
     (umask 077 && new_password >"$LOCAL_REGISTRY_DIR/$user.password")
@@ -116,7 +120,8 @@ if [[ -z "$pid" ]]; then
   mv "$LOCAL_REGISTRY_DIR/htpasswd.new" "$LOCAL_REGISTRY_DIR/htpasswd"
   chmod 600 "$LOCAL_REGISTRY_DIR/htpasswd"
   cat >"$LOCAL_REGISTRY_DIR/config.yml" <<EOF
-# Written by scripts/local/up.sh. The log is JSON, one line per request, with the user and User-Agent of each.
+# Written by scripts/local/up.sh. The log is JSON: per request "authorized request" (htpasswd accepted it) and
+# "response completed", each with its User-Agent; the pull check names the namespace in its User-Agent.
 version: 0.1
 log:
   level: info
@@ -194,7 +199,7 @@ if [[ -z "$(kubectl -n "$legacy" get serviceaccount default -o jsonpath='{.image
   legacy_done+=("default lists regcred, vendor-pull")
 fi
 if [[ ${#legacy_done[@]} -eq 0 ]]; then
-  say "$legacy is already in place (the program adopted it on an earlier run)"
+  say "$legacy is already in place (from an earlier run)"
 fi
 done_step "kubectl-era namespace"
 
