@@ -13,12 +13,13 @@ const ROOT = path.resolve(__dirname, "..");
  * a placeholder stands in for each one here, as it does in `npm run plan`.
  */
 describe("committed stacks", () => {
-  for (const stack of ["dev", "prod"]) {
+  for (const stack of ["dev", "prod", "local"]) {
     describe(stack, () => {
       it("as committed, lacks only the credentials an operator sets, each named with its command", () => {
         const expected: Record<string, string[]> = {
           dev: ["dockerhub", "gcr"],
           prod: [],
+          local: ["local"],
         };
         const missing = expected[stack].map(
           (id) =>
@@ -37,6 +38,7 @@ describe("committed stacks", () => {
         const expected: Record<string, Record<string, string>> = {
           dev: { dockerhub: "missing", gcr: "missing" },
           prod: {},
+          local: { local: "missing" },
         };
         assert.deepStrictEqual(
           passwordsInFile(readStackFile(stackFilePath(ROOT, stack)).config),
