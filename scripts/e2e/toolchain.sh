@@ -12,7 +12,7 @@
 #   kube-apiserver, kube-controller-manager   k8s.io/kubernetes, with a replace per staging module
 #   etcd                        go.etcd.io/etcd/server/v3 at the version k8s.io/kubernetes itself requires
 #
-# pulumi-resource-pulumi-nodejs (dynamic providers) is scripts/e2e/bin/pulumi-resource-pulumi-nodejs; kubectl is
+# pulumi-resource-pulumi-nodejs (dynamic providers) is scripts/e2e/plugins/pulumi-resource-pulumi-nodejs; kubectl is
 # Debian's (the machine image has it) or, when missing, built from k8s.io/kubernetes/cmd/kubectl here.
 set -euo pipefail
 
@@ -125,13 +125,13 @@ fi
 # The engine takes the language host and the dynamic-provider plugin from the folder of the `pulumi` binary itself
 # (sdk/go/common/workspace/plugins.go, bundled plugins); found only on PATH, it warns on every run. So the three go
 # together in one folder, hard-linked from the cache.
-bundle="$cache/pulumi-bundle-$(cat "$p_pulumi/pulumi" "$p_langhost/pulumi-language-nodejs" "$here/bin/pulumi-resource-pulumi-nodejs" |
+bundle="$cache/pulumi-bundle-$(cat "$p_pulumi/pulumi" "$p_langhost/pulumi-language-nodejs" "$here/plugins/pulumi-resource-pulumi-nodejs" |
   sha256sum | cut -c1-12)/bin"
 if [[ ! -x "$bundle/pulumi-resource-pulumi-nodejs" ]]; then
   mkdir -p "$bundle"
   ln -f "$p_pulumi/pulumi" "$bundle/pulumi"
   ln -f "$p_langhost/pulumi-language-nodejs" "$bundle/pulumi-language-nodejs"
-  cp "$here/bin/pulumi-resource-pulumi-nodejs" "$bundle/pulumi-resource-pulumi-nodejs.tmp"
+  cp "$here/plugins/pulumi-resource-pulumi-nodejs" "$bundle/pulumi-resource-pulumi-nodejs.tmp"
   mv "$bundle/pulumi-resource-pulumi-nodejs.tmp" "$bundle/pulumi-resource-pulumi-nodejs"
 fi
 echo "$bundle:$p_provider:$p_kube"
