@@ -30,7 +30,9 @@ export function e2eEnv(): Record<string, string> {
       "bash",
       [
         "-c",
-        'eval "$(bash scripts/e2e/env.sh)" && node -e "process.stdout.write(JSON.stringify(process.env))"',
+        // set -e: a failed build or cluster start fails here with its own message, not later as a missing variable.
+        'set -e; exports="$(bash scripts/e2e/env.sh)"; eval "$exports"; ' +
+          'node -e "process.stdout.write(JSON.stringify(process.env))"',
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 16 << 20 },
     );
