@@ -87,6 +87,11 @@ describe("acrTokenPassword: why a password rotates (rotationReason)", () => {
       ),
       undefined,
     );
+    // Dropping forceRotation from the config is no reason to rotate.
+    assert.strictEqual(
+      rotationReason(outputs(daysBefore(1), { forceRotation: "2026-11-28" }), inputs, NOW),
+      undefined,
+    );
   });
 
   it("rotates a password whose creation time cannot be read", () => {
@@ -133,9 +138,30 @@ describe("acrTokenPassword: inputs that check refuses (checkInputs)", () => {
   });
 
   it("refuses a token creation date that is not a date", () => {
-    assert.deepStrictEqual(checkInputs({ ...inputs, tokenCreationDate: "yesterday" }), [
+    const notADate = [
       { property: "tokenCreationDate", reason: "must be a date and time, as ARM reports it" },
-    ]);
+    ];
+    assert.deepStrictEqual(checkInputs({ ...inputs, tokenCreationDate: "yesterday" }), notADate);
+    // Date.parse would read the number 0 as the year 2000.
+    assert.deepStrictEqual(checkInputs({ ...inputs, tokenCreationDate: 0 as unknown as string }), notADate);
+  });
+
+  it("refuses ids that are not strings, even when they read as one", () => {
+    assert.deepStrictEqual(
+      checkInputs({
+        ...inputs,
+        tokenId: [TOKEN_ID] as unknown as string,
+        scopeMapId: 42 as unknown as string,
+      }),
+      [
+        {
+          property: "tokenId",
+          reason:
+            "must be a token's ARM id: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ContainerRegistry/registries/<registry>/tokens/<token>",
+        },
+        { property: "scopeMapId", reason: "must be a non-empty string" },
+      ],
+    );
   });
 
   for (const bad of [0, -1, Number.POSITIVE_INFINITY, Number.NaN, "90" as unknown as number]) {
@@ -161,10 +187,14 @@ describe("acrTokenPassword: inputs that check refuses (checkInputs)", () => {
 });
 
 describe("acrTokenPassword: token ids and ARM errors", () => {
-  const token = parseTokenId(TOKEN_ID) as ParsedTokenId;
+  // Read in each test, not while the file loads: Stryker activates most mutants only while tests run.
+  let token: ParsedTokenId;
+  beforeEach(() => {
+    token = parseTokenId(TOKEN_ID) as ParsedTokenId;
+  });
 
   it("reads a token's ARM id, segment names in any case, and nothing else", () => {
-    assert.deepStrictEqual(token, {
+    assert.deepStrictEqual(parseTokenId(TOKEN_ID), {
       subscriptionId: "sub-1",
       resourceGroup: "rg-registry",
       registryName: "mycompany",
@@ -211,6 +241,11 @@ describe("acrTokenPassword: token ids and ARM errors", () => {
         "password1",
       ),
       "Generating the password1 of ACR token ra-dev-team-a on registry mycompany failed: no status",
+    );
+    // Only the SDK's RestError carries a status to trust.
+    assert.strictEqual(
+      describeArmError(Object.assign(restError(500), { statusCode: "500" }), token, "password1"),
+      "Generating the password1 of ACR token ra-dev-team-a on registry mycompany failed: SomeCode: the message",
     );
     assert.strictEqual(
       describeReadError(restError(500), token),
