@@ -32,20 +32,21 @@ export default {
     // mutated files, fastest and most exact first: mocha runs them in this order and
     // Stryker stops at the first that fails. Left out: test/e2e (the real engine, minutes per run) and the suites
     // that load none of the mutated files (workflows, productionDependencies, pullAlerts, stackFile,
-    // externalSecretsManifests, monitoring).
+    // externalSecretsManifests, monitoring, localRegistry).
     spec: [
       "test/mutants/loadComponents.ts",
       "test/names.test.ts",
       "test/dockerConfig.test.ts",
       "test/settings.test.ts",
-      "test/registryHandshake.test.ts",
-      "test/acrTokenPassword.test.ts",
+      "test/schema.test.ts",
       "test/mutants/*.test.ts",
       "test/program.test.ts",
-      "test/acrProgram.test.ts",
-      "test/externalSecretsProgram.test.ts",
-      "test/firstDeploy.test.ts",
       "test/plainTextPasswords.test.ts",
+      "test/externalSecretsProgram.test.ts",
+      "test/acrProgram.test.ts",
+      "test/registryHandshake.test.ts",
+      "test/acrTokenPassword.test.ts",
+      "test/firstDeploy.test.ts",
       "test/stacks.test.ts",
       "test/plan.test.ts",
       "test/verify.test.ts",
