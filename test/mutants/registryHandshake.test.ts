@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
-import { checkRegistryLogin, registryBaseUrl } from "../../components/registryHandshake";
+import { checkRegistryLogin, parseChallenges, registryBaseUrl } from "../../components/registryHandshake";
 
 const PASSWORD = "mutant-canary-pw-5b7e";
 
@@ -156,4 +156,41 @@ describe("registry handshake: where credentials may go (mutation tests)", () => 
       await registry.stop();
     }
   });
+});
+
+describe("parseChallenges at its edges (mutation tests)", () => {
+  const cases: [string, ReturnType<typeof parseChallenges>][] = [
+    ['\t Basic\trealm="r"', [{ scheme: "basic", params: { realm: "r" } }]],
+    ['@@ Basic realm="r"', [{ scheme: "basic", params: { realm: "r" } }]],
+    ['Bearer realm="abc', [{ scheme: "bearer", params: { realm: "abc" } }]],
+    ['Bearer realm="a\\', [{ scheme: "bearer", params: { realm: "a\\" } }]],
+    ['Bearer realm="a\\"b"', [{ scheme: "bearer", params: { realm: 'a"b' } }]],
+    [
+      'Negotiate abc==\t, Basic realm="r"',
+      [
+        { scheme: "negotiate", params: {} },
+        { scheme: "basic", params: { realm: "r" } },
+      ],
+    ],
+    ["Negotiate a/b+c~d.e_f-g==", [{ scheme: "negotiate", params: {} }]],
+    ["Bearer x==", [{ scheme: "bearer", params: {} }]],
+    ["Bearer realm=", [{ scheme: "bearer", params: {} }]],
+    [
+      'Basic realm="r",, ,Bearer',
+      [
+        { scheme: "basic", params: { realm: "r" } },
+        { scheme: "bearer", params: {} },
+      ],
+    ],
+    ['Bearer REALM="x"', [{ scheme: "bearer", params: { realm: "x" } }]],
+    ["Bearer realm=abc\tservice=svc", [{ scheme: "bearer", params: { realm: "abc", service: "svc" } }]],
+    ["Bearer realm=abc service=svc", [{ scheme: "bearer", params: { realm: "abc", service: "svc" } }]],
+    ['Bearer realm = "x" , service= y', [{ scheme: "bearer", params: { realm: "x", service: "y" } }]],
+    ["Basic   ", [{ scheme: "basic", params: {} }]],
+  ];
+  for (const [header, expected] of cases) {
+    it(`reads ${JSON.stringify(header)}`, () => {
+      assert.deepStrictEqual(parseChallenges(header), expected);
+    });
+  }
 });
