@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
-export default tseslint.config({ ignores: ["node_modules/**", "bin/**"] }, ...tseslint.configs.recommended, {
+export default tseslint.config({ ignores: ["node_modules/**", "bin/**", ".stryker-tmp/**", "reports/**"] }, ...tseslint.configs.recommended, {
   files: ["**/*.ts"],
   plugins: { "@pulumi": pulumi },
   languageOptions: { parserOptions: { project: "./tsconfig.dev.json" } },
