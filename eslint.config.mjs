@@ -1,13 +1,17 @@
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
-export default tseslint.config({ ignores: ["node_modules/**", "bin/**", ".stryker-tmp/**", "reports/**"] }, ...tseslint.configs.recommended, {
-  files: ["**/*.ts"],
-  plugins: { "@pulumi": pulumi },
-  languageOptions: { parserOptions: { project: "./tsconfig.dev.json" } },
-  rules: {
-    "@pulumi/no-output-in-template-literal": "error",
-    "@pulumi/no-output-instance-in-template-literal": "error",
-    "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+export default tseslint.config(
+  { ignores: ["node_modules/**", "bin/**", ".stryker-tmp/**", "reports/**"] },
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    plugins: { "@pulumi": pulumi },
+    languageOptions: { parserOptions: { project: "./tsconfig.dev.json" } },
+    rules: {
+      "@pulumi/no-output-in-template-literal": "error",
+      "@pulumi/no-output-instance-in-template-literal": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
   },
-});
+);
