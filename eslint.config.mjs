@@ -2,7 +2,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", ".stryker-tmp/**", "reports/**"] },
+  { ignores: ["node_modules/**", "bin/**", ".stryker-tmp*/**", "reports/**"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

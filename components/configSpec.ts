@@ -1,7 +1,7 @@
 /**
  * What the stack config may hold, declared once: every `registry-access:` key with its type, description,
  * default, allowed values, pattern or range. settings.ts validates against these declarations (allowed keys,
- * defaults, ranges, enums, patterns) and writes its own messages; scripts/schema.ts turns them into the JSON
+ * defaults, ranges, enums, patterns) and writes its own messages; tools/schema.ts turns them into the JSON
  * Schema editors use (schema/stack-config.schema.json). What a schema cannot say (a namespace may only name
  * registries defined under `registries`, `rotateAfterDays` < `passwordLifetimeDays`, one server per namespace)
  * is checked by settings.ts alone.

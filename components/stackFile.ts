@@ -121,8 +121,11 @@ function listed(name: string, heading: string, problems: readonly string[]): str
   return `${name}: ${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
 }
 
-/** The file's text, or a StackFileError that says why it cannot be read (never a stack trace). */
-function readText(file: string): string {
+/**
+ * The file's text, or a StackFileError ("unreadable") that says why it cannot be read (never a stack trace).
+ * `kind` names what the file should have been, for a directory: "a stack file", or verify's "a Docker config file".
+ */
+export function readText(file: string, kind = "a stack file"): string {
   try {
     return fs.readFileSync(file, "utf8");
   } catch (error) {
@@ -131,7 +134,7 @@ function readText(file: string): string {
       code === "ENOENT"
         ? "no such file"
         : code === "EISDIR"
-          ? "it is a directory, not a stack file"
+          ? `it is a directory, not ${kind}`
           : code === "EACCES"
             ? "permission denied"
             : (code ?? "read failed");

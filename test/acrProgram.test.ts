@@ -10,7 +10,7 @@ import { parseSettings } from "../components/settings";
 import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
 import { captureRegistrationOptions } from "./support/registrationOptions";
 import { collectWarnings } from "./support/warnings";
-import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
+import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../tools/mockRuntime";
 
 const SCOPE_MAP = "azure-native:containerregistry:ScopeMap";
 const TOKEN = "azure-native:containerregistry:Token";

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { COMPILED_PREFIX, runBench } from "../bench/bench";
+import { COMPILED_PREFIX, runBench } from "../tools/bench";
 
 describe("npm run bench", function () {
   // One tsc build of the program (20 to 40 s on a 2-core machine) and four small scenario processes.

@@ -8,7 +8,7 @@ import {
 import { validateEsoManifest } from "../components/externalSecretsManifests";
 import { parseSettings, SettingsError } from "../components/settings";
 import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
-import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
+import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../tools/mockRuntime";
 
 const SUB = "00000000-0000-0000-0000-000000000000";
 const K8S_SECRET = "kubernetes:core/v1:Secret";

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { acrSettings, staticSettings } from "./support/fixtures";
 import { collectLog } from "./support/warnings";
-import { Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
+import { Recorder, runProgram, stackConfig } from "../tools/mockRuntime";
 import { vaultAuthorizationProblem } from "../components/vaultAuthorization";
 
 const GET_VAULT = "azure-native:keyvault:getVault";

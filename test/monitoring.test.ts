@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { acrSettings, problemsOf } from "./support/fixtures";
 import { checkRules } from "./support/promtool";
-import { runProgram, stackConfig } from "../scripts/mockRuntime";
+import { runProgram, stackConfig } from "../tools/mockRuntime";
 
 const RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
 

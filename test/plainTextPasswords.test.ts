@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { setStackFileSource } from "../components/settings";
 import { locateStackFile, parseStackConfig, passwordsInFile } from "../components/stackFile";
-import { Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
+import { Recorder, runProgram, stackConfig } from "../tools/mockRuntime";
 import { collectWarnings } from "./support/warnings";
 
 const PLAIN = "hunter2-plain-0c7e5b";

@@ -5,8 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseSettings } from "../components/settings";
 import { passwordsInFile, readStackFile, stackFilePath } from "../components/stackFile";
-import { runProgram } from "../scripts/mockRuntime";
-import { buildPlan, formatPlan, main } from "../scripts/plan";
+import { runProgram } from "../tools/mockRuntime";
+import { buildPlan, formatPlan, main } from "../tools/plan";
 
 const ROOT = path.resolve(__dirname, "..");
 const PLAIN = "hunter2-plain-6d0a1f";
@@ -23,7 +23,7 @@ async function planInProcess(args: string[]): Promise<{ status: number; stdout: 
 function planCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args],
+    ["-r", "ts-node/register/transpile-only", "tools/plan.ts", ...args],
     {
       cwd: ROOT,
       encoding: "utf8",

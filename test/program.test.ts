@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CANARY, staticSettings } from "./support/fixtures";
 import { collectWarnings } from "./support/warnings";
-import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
+import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from "../tools/mockRuntime";
 
 const NS = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { redactRpcResponse } from "../components/redactedDebugLog";
 import { staticSettings } from "./support/fixtures";
-import { runProgram, stackConfig } from "../scripts/mockRuntime";
+import { runProgram, stackConfig } from "../tools/mockRuntime";
 
 // The Node.js SDK's debug messages reach the engine's event stream even without --debug; the end-to-end canary
 // test found a pull secret's .dockerconfigjson, base64, in "RegisterResource RPC finished ... resp: ...".

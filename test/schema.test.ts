@@ -9,7 +9,7 @@ import { NAMESPACE_NAME, patternOf, SERVER, SERVICE_ACCOUNT } from "../component
 import { isNamespaceName, isObjectName } from "../components/names";
 import { parseSettings, SettingsError } from "../components/settings";
 import { parseStackConfig, passwordsInFile, stackFileOf } from "../components/stackFile";
-import { SCHEMA_FILE, schemaText } from "../scripts/schema";
+import { SCHEMA_FILE, schemaText } from "../tools/schema";
 
 const ROOT = path.resolve(__dirname, "..");
 

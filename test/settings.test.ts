@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings, plaintextPasswordWarning } from "../components/settings";
 import { CANARY, staticSettings, problemsOf } from "./support/fixtures";
-import { valueOf } from "../scripts/mockRuntime";
+import { valueOf } from "../tools/mockRuntime";
 
 function withNamespace(ns: Record<string, unknown>): Record<string, unknown> {
   return { ...staticSettings(), namespaces: { app: ns } };

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseSettings, SettingsError } from "../components/settings";
 import { passwordsInFile, readStackFile, SECRET_PLACEHOLDER, stackFilePath } from "../components/stackFile";
-import { runProgram } from "../scripts/mockRuntime";
+import { runProgram } from "../tools/mockRuntime";
 
 const ROOT = path.resolve(__dirname, "..");
 

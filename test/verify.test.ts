@@ -28,8 +28,8 @@ import {
   reportOk,
   UsageError,
   verifyAuthEntries,
-} from "../components/verifyChecks";
-import { main } from "../scripts/verify";
+} from "../tools/verifyChecks";
+import { main } from "../tools/verify";
 import { acrTokenName } from "../components/names";
 import { AcrRegistry, startAcrRegistry } from "./support/acrRegistry";
 import { freePort, RunningRegistry, startRegistry } from "./support/registryServer";
@@ -71,7 +71,7 @@ function verifyCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", "scripts/verify.ts", ...args],
+      ["-r", "ts-node/register/transpile-only", "tools/verify.ts", ...args],
       {
         cwd: ROOT,
         env: { ...process.env, ...env },
@@ -521,6 +521,13 @@ describe("verify", () => {
         usage(`${bad} is not valid JSON (nor a Secret in YAML)`),
       ]);
       for (const run of runs) assertNoPasswords(run);
+    });
+
+    it("exit 2 for a directory given as the file, with the stack file reader's reasons (one readText for both)", async () => {
+      assert.deepEqual(
+        await verifyInProcess(["--dockerconfigjson", dir]),
+        usage(`cannot read ${dir}: it is a directory, not a Docker config file`),
+      );
     });
 
     it("exit 2 for a bad repository name, a bad timeout, neither or both of file and stack, an unknown option", async () => {

@@ -20,7 +20,7 @@ import * as path from "path";
 import { checkRegistryLogin } from "../../components/registryHandshake";
 import { parseSettings } from "../../components/settings";
 import { readStackFile, stackFilePath } from "../../components/stackFile";
-import { expectedFromStack, sameRegistry, secretEntries } from "../../components/verifyChecks";
+import { expectedFromStack, sameRegistry, secretEntries } from "../../tools/verifyChecks";
 import { pullImage } from "./registry";
 
 export interface PullCheck {

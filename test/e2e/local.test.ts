@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseSettings } from "../../components/settings";
 import { passwordsInFile, readStackFile } from "../../components/stackFile";
-import { decodeSecretConfig } from "../../components/verifyChecks";
+import { decodeSecretConfig } from "../../tools/verifyChecks";
 import type { PullCheck } from "../../scripts/local/pullCheck";
 import { userAgentFor } from "../../scripts/local/pullCheck";
 import { pullImage } from "../../scripts/local/registry";

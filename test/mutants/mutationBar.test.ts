@@ -1,9 +1,9 @@
 import * as assert from "assert";
-import { checkBar, fileScores } from "../../scripts/mutationBar";
+import { checkBar, fileScores } from "../../tools/mutationBar";
 
 const at = (line: number, column: number) => ({ start: { line, column } });
 
-describe("mutation bar (scripts/mutationBar.ts)", () => {
+describe("mutation bar (tools/mutationBar.ts)", () => {
   const report = {
     files: {
       "components/b.ts": {

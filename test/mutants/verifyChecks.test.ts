@@ -5,7 +5,7 @@
  */
 import * as assert from "assert";
 import { LoginCheck, RegistryLogin } from "../../components/registryHandshake";
-import { owningWorkload, runLogins, secretEntries } from "../../components/verifyChecks";
+import { owningWorkload, runLogins, secretEntries } from "../../tools/verifyChecks";
 
 const CONFIG = JSON.stringify({ auths: { "ghcr.io": { username: "bot", password: "pw-3f1e" } } });
 

@@ -1,10 +1,10 @@
 /**
- * Resource options that `scripts/mockRuntime.ts`'s `Registered` record does not carry (`replaceOnChanges`, and
+ * Resource options that `tools/mockRuntime.ts`'s `Registered` record does not carry (`replaceOnChanges`, and
  * whether `deleteBeforeReplace` was set at all), read from the registration request the SDK sends to the mock
  * monitor. It wraps `MockMonitor.prototype.registerResource`, so it sees every registration from `capture()` to
  * `restore()`, whichever run installs the mocks in between.
  */
-// Internal module of the SDK, as scripts/mockRuntime.ts uses it: the mock monitor the runs register through.
+// Internal module of the SDK, as tools/mockRuntime.ts uses it: the mock monitor the runs register through.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mocks = require("@pulumi/pulumi/runtime/mocks");
 

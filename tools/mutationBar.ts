@@ -2,7 +2,7 @@
  * The bar for `npm run mutate` (issue 12): at least 85% of the mutants killed in each mutated file. Stryker's own
  * `thresholds.break` is one score over all files, so this reads Stryker's JSON report and checks each file.
  *
- *   ts-node --transpile-only scripts/mutationBar.ts [--report FILE] [--min PERCENT]
+ *   ts-node --transpile-only tools/mutationBar.ts [--report FILE] [--min PERCENT]
  *
  * Prints one line per file (score, killed, survived, no coverage, and the survivors that
  * test/mutants/SURVIVORS.md does not list, as file:line:column mutator) and exits 1 when a file is below the bar,

@@ -24,6 +24,7 @@ import {
   stackFilePath,
   stackName,
 } from "../components/stackFile";
+import { Io, PROCESS_IO } from "./io";
 import { Recorder, Registered, runProgram } from "./mockRuntime";
 
 const PROJECT = "registry-access";
@@ -195,17 +196,6 @@ function readOptions(argv: readonly string[]): Options {
     projectDir: projectDir !== undefined ? path.resolve(projectDir) : path.resolve(__dirname, ".."),
   };
 }
-
-/** Where the plan and the errors go: process.stdout and process.stderr, or a test's buffers. */
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const PROCESS_IO: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-};
 
 async function plan(options: Options, io: Io): Promise<number> {
   const { stack } = options;

@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, Recorder, runProgram, stackConfig } from "../scripts/mockRuntime";
+import { installMocks, Recorder, runProgram, stackConfig } from "./mockRuntime";
 
 interface Result {
   scenario: string;
@@ -105,7 +105,7 @@ function compile(): string {
           sourceMap: false,
           typeRoots: [path.join(root, "node_modules", "@types")],
         },
-        files: [path.join(root, "bench", "bench.ts"), path.join(root, "index.ts")],
+        files: [path.join(root, "tools", "bench.ts"), path.join(root, "index.ts")],
         include: [],
       }),
     );
@@ -126,7 +126,7 @@ function runChild(compiled: string, name: string, namespaces: number, delayMs = 
     process.execPath,
     [
       "--expose-gc",
-      path.join(compiled, "bench", "bench.js"),
+      path.join(compiled, "tools", "bench.js"),
       "--scenario",
       name,
       "--namespaces",

@@ -2,16 +2,21 @@
  * What `npm run verify` checks, as functions over plain data: a `.dockerconfigjson` document (or a Secret that
  * holds one) read into registry logins, the lines that report each login, what a stack expects in each
  * namespace, and the findings for one namespace from the objects the Kubernetes API returned. Only the login
- * handshake talks to the network; the CLI (scripts/verify.ts) does the file and API reads.
+ * handshake talks to the network; the CLI (tools/verify.ts) does the file and API reads.
  *
  * No function here puts a password in a message: logins are reported by server and user name, and the
  * handshake's details are redacted by registryHandshake.
  */
 import { parseDocument } from "yaml";
-import { authsKey } from "./dockerConfig";
-import { acrTokenName } from "./names";
-import { checkRegistryLogin, LoginCheck, RegistryLogin, registryBaseUrl } from "./registryHandshake";
-import type { Delivery, Settings } from "./settings";
+import { authsKey } from "../components/dockerConfig";
+import { acrTokenName } from "../components/names";
+import {
+  checkRegistryLogin,
+  LoginCheck,
+  RegistryLogin,
+  registryBaseUrl,
+} from "../components/registryHandshake";
+import type { Delivery, Settings } from "../components/settings";
 
 /** The data key of a `kubernetes.io/dockerconfigjson` Secret. */
 export const DOCKER_CONFIG_KEY = ".dockerconfigjson";

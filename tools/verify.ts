@@ -5,7 +5,7 @@
  * Does pull access work? The first form logs in to every registry of a `.dockerconfigjson` (or of a Secret
  * that holds one), one line per registry. The second reads what Pulumi.<name>.yaml expects and checks each
  * namespace in the live cluster: the pull secret, its registries and logins, the service accounts, and the
- * pods that started without the secret. The checks themselves are in components/verifyChecks.ts.
+ * pods that started without the secret. The checks themselves are in tools/verifyChecks.ts.
  *
  * Exit status: 0 all ok, 1 a check failed, 2 verify could not run (options, files, stack, no kubeconfig, a kube
  * context it lacks, an API server it cannot reach).
@@ -14,7 +14,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import type { CoreV1Api } from "@kubernetes/client-node";
-import { stackName, type StackFile } from "../components/stackFile";
+import {
+  readStackFile,
+  readText,
+  StackFileError,
+  stackFilePath,
+  stackName,
+  type StackFile,
+} from "../components/stackFile";
+import { Io, PROCESS_IO } from "./io";
 import {
   checkNamespace,
   ExpectedNamespace,
@@ -32,7 +40,7 @@ import {
   secretEntries,
   UsageError,
   verifyAuthEntries,
-} from "../components/verifyChecks";
+} from "./verifyChecks";
 
 const USAGE = [
   "usage: npm run verify -- --dockerconfigjson <file> [--repository <name>] [--timeout-ms N]",
@@ -99,39 +107,17 @@ function readOptions(argv: readonly string[]): Options {
   };
 }
 
-function readText(file: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EISDIR"
-          ? "it is a directory"
-          : code === "EACCES"
-            ? "permission denied"
-            : (code ?? "read failed");
-    throw new UsageError(`cannot read ${file}: ${why}`);
-  }
-}
-
 /** Verify cannot check anything (no kubeconfig, no API server): one line, exit status 2, no usage. */
 class CouldNotRun extends Error {}
 
-/** Where the report and the errors go: process.stdout and process.stderr, or a test's buffers. */
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const PROCESS_IO: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-};
-
 async function verifyFile(options: Options, file: string, io: Io): Promise<number> {
-  const entries = parseDockerConfigFile(readText(file), file);
+  let text: string;
+  try {
+    text = readText(file, "a Docker config file");
+  } catch (error) {
+    throw error instanceof StackFileError ? new UsageError(error.message) : error;
+  }
+  const entries = parseDockerConfigFile(text, file);
   const result = await verifyAuthEntries(entries, {
     repository: options.repository,
     timeoutMs: options.timeoutMs,
@@ -245,9 +231,9 @@ async function probeApiServer(
 }
 
 async function verifyStack(options: Options, stack: string, io: Io): Promise<number> {
-  // Loaded here, not at the top: they take a second, which the --dockerconfigjson form does not need.
+  // Loaded here, not at the top: settings loads @pulumi/pulumi, a second that the --dockerconfigjson form does
+  // not need.
   const { parseSettings, SettingsError } = await import("../components/settings");
-  const { readStackFile, StackFileError, stackFilePath } = await import("../components/stackFile");
   const file = stackFilePath(options.projectDir, stack);
   if (!fs.existsSync(file)) throw new UsageError(`no stack file ${file}`);
   let stackFile: StackFile;
