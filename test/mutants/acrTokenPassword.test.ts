@@ -10,6 +10,8 @@ import {
   checkInputs,
   describeArmError,
   describeReadError,
+  driftOf,
+  makeAcrTokenPasswordProvider,
   parseTokenId,
   ParsedTokenId,
   rotationReason,
@@ -254,6 +256,71 @@ describe("acrTokenPassword: token ids and ARM errors", () => {
     assert.strictEqual(
       describeReadError("plain text", token),
       "Reading ACR token ra-dev-team-a on registry mycompany failed: plain text",
+    );
+  });
+});
+
+describe("acrTokenPassword: the provider's answers that need no Azure", () => {
+  let provider: ReturnType<typeof makeAcrTokenPasswordProvider>;
+  beforeEach(() => {
+    // No call reaches Azure in these tests: a provider that tried would fail on this credential.
+    provider = makeAcrTokenPasswordProvider({
+      credential: {
+        getToken: async () => {
+          throw new Error("no Azure call expected");
+        },
+      },
+      now: () => NOW,
+      verify: async () => {
+        throw new Error("no registry call expected");
+      },
+    });
+  });
+  const NOT_A_TOKEN = `${REGISTRY_ID}/scopeMaps/ra-dev-team-a`;
+
+  it("create and read refuse a token id that is not a token's ARM id, naming it", async () => {
+    await assert.rejects(provider.create({ ...inputs, tokenId: NOT_A_TOKEN }), {
+      message: `Not an ACR token ARM id: ${NOT_A_TOKEN}`,
+    });
+    await assert.rejects(provider.read!(NOT_A_TOKEN, outputs(daysBefore(1), { tokenId: NOT_A_TOKEN })), {
+      message: `Not an ACR token ARM id: ${NOT_A_TOKEN}`,
+    });
+  });
+
+  it("a token creation date left out of the inputs is an update, not a replacement", async () => {
+    const olds = outputs(daysBefore(1), { tokenCreationDate: "2026-11-01T10:00:00.000Z" });
+    assert.deepStrictEqual(await provider.diff!(TOKEN_ID, olds, inputs), { changes: true });
+  });
+
+  it("the same token creation date text is never a replacement, even one Date.parse cannot read", async () => {
+    const olds = outputs(daysBefore(1), { tokenCreationDate: "sometime" });
+    assert.deepStrictEqual(
+      await provider.diff!(TOKEN_ID, olds, { ...inputs, tokenCreationDate: "sometime" }),
+      { changes: false },
+    );
+  });
+});
+
+describe("acrTokenPassword: a slot's expiry that either side lacks (driftOf)", () => {
+  let token: ParsedTokenId;
+  beforeEach(() => {
+    token = parseTokenId(TOKEN_ID) as ParsedTokenId;
+  });
+
+  it("no expiry in the state (absent) and none on ARM's slot is no drift", () => {
+    const state = outputs(daysBefore(1));
+    delete (state as { password1Expiry?: string | null }).password1Expiry;
+    assert.strictEqual(driftOf(state, token, { passwords: [{ name: "password1" }] }), null);
+  });
+
+  it("an expiry on ARM's slot that the state never recorded is a regeneration", () => {
+    const state = outputs(daysBefore(1), { password1Expiry: null });
+    assert.strictEqual(
+      driftOf(state, token, {
+        passwords: [{ name: "password1", expiry: new Date("2027-01-01T00:00:00.0000000+00:00") }],
+      }),
+      "the active password1 of ACR token ra-dev-team-a on registry mycompany was regenerated outside Pulumi: ARM " +
+        "has it created none, expiring 2027-01-01T00:00:00.000Z; the state has created unrecorded, expiring none",
     );
   });
 });
