@@ -187,6 +187,37 @@ describe("parseChallenges at its edges (mutation tests)", () => {
     ["Bearer realm=abc service=svc", [{ scheme: "bearer", params: { realm: "abc", service: "svc" } }]],
     ['Bearer realm = "x" , service= y', [{ scheme: "bearer", params: { realm: "x", service: "y" } }]],
     ["Basic   ", [{ scheme: "basic", params: {} }]],
+    // RFC 7235 section 2.1: auth-param = token BWS "=" BWS ( token / quoted-string ), and BWS may be tabs.
+    ['Bearer realm\t=\t"x"', [{ scheme: "bearer", params: { realm: "x" } }]],
+    // Lenient: a parameter before any scheme is junk, not a crash, and the challenge after it is read.
+    [
+      'realm="x", Basic realm="r"',
+      [
+        { scheme: "realm", params: {} },
+        { scheme: "x", params: {} },
+        { scheme: "basic", params: { realm: "r" } },
+      ],
+    ],
+    // "==" cannot start a value (a token has no "="): not a parameter.
+    [
+      "Basic realm==x",
+      [
+        { scheme: "basic", params: {} },
+        { scheme: "realm", params: {} },
+        { scheme: "x", params: {} },
+      ],
+    ],
+    // A token68 is the whole rest of a challenge, up to a comma or the end: never a later word.
+    [
+      "NTLM, Negotiate",
+      [
+        { scheme: "ntlm", params: {} },
+        { scheme: "negotiate", params: {} },
+      ],
+    ],
+    ["Negotiate YIIabc", [{ scheme: "negotiate", params: {} }]],
+    // `name=` followed by a comma is a parameter with an empty value, not a token68 with padding.
+    ['Bearer ab=, realm="r"', [{ scheme: "bearer", params: { ab: "", realm: "r" } }]],
   ];
   for (const [header, expected] of cases) {
     it(`reads ${JSON.stringify(header)}`, () => {
