@@ -52,6 +52,7 @@ const preview = workflows["preview.yml"];
 const deploy = workflows["deploy.yml"];
 const scheduled = workflows["scheduled.yml"];
 const e2e = workflows["e2e.yml"];
+const mutation = workflows["mutation.yml"];
 
 /** The workflows that log in to Azure and run Pulumi on the stacks. */
 const STACK_WORKFLOWS = ["deploy.yml", "preview.yml", "scheduled.yml"];
@@ -226,8 +227,14 @@ const KUBE_CONTEXT_SCRIPT = [
 
 describe("GitHub Actions workflows", () => {
   describe("every file", () => {
-    it("are the four user workflows, all parsed strictly", () => {
-      assert.deepEqual(files.sort(), ["deploy.yml", "e2e.yml", "preview.yml", "scheduled.yml"]);
+    it("are the five user workflows, all parsed strictly", () => {
+      assert.deepEqual(files.sort(), [
+        "deploy.yml",
+        "e2e.yml",
+        "mutation.yml",
+        "preview.yml",
+        "scheduled.yml",
+      ]);
     });
 
     it("grant GitHub's OIDC token at the top level where they log in to Azure, and only there", () => {
@@ -236,6 +243,7 @@ describe("GitHub Actions workflows", () => {
         assert.equal(workflows[file].permissions.contents, "read", file);
       }
       assert.deepEqual(e2e.permissions, { contents: "read" });
+      assert.deepEqual(mutation.permissions, { contents: "read" });
     });
 
     it("pin every action to a major version tag at least, and use these versions", () => {
@@ -246,6 +254,7 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual([...uses].sort(), [
         "actions/checkout@v4",
         "actions/setup-node@v4",
+        "actions/upload-artifact@v4",
         "azure/aks-set-context@v4",
         "azure/login@v2",
         "azure/use-kubelogin@v1",
@@ -754,6 +763,43 @@ describe("GitHub Actions workflows", () => {
       const job = e2e.jobs.e2e as Job & { "timeout-minutes"?: number };
       assert.equal(job["timeout-minutes"], 30);
       assert.deepEqual(job.concurrency, { group: "e2e-${{ github.ref }}", "cancel-in-progress": true });
+    });
+  });
+
+  describe("mutation.yml", () => {
+    it("runs weekly and on demand, never on pull requests (.ci/run runs the incremental form there)", () => {
+      assert.deepEqual(mutation.on, { schedule: [{ cron: "0 4 * * 1" }], workflow_dispatch: null });
+    });
+
+    it("needs no secret, no Azure login and no Pulumi Cloud", () => {
+      const text = readFileSync(join(DIR, "mutation.yml"), "utf8");
+      assert.doesNotMatch(text, /secrets\.|azure\/|id-token|PULUMI_ACCESS_TOKEN/);
+      assert.deepEqual(Object.keys(mutation.jobs), ["mutate"]);
+      assert.deepEqual(pulumiSteps(mutation.jobs.mutate), []);
+    });
+
+    it("re-tests every mutant on Node 22 with the test services, checks the strict bar, and uploads the report even when the bar fails", () => {
+      const job = mutation.jobs.mutate as Job & { "timeout-minutes"?: number };
+      assert.equal(job["timeout-minutes"], 120);
+      assert.deepEqual(job.steps[1].with, { "node-version": 22, cache: "npm" });
+      assert.deepEqual(job.steps.slice(2), [
+        { run: "npm ci" },
+        {
+          name: "Install what the tests start (registry, htpasswd, promtool)",
+          run: "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils prometheus",
+        },
+        { name: "Every mutant, ignoring the committed incremental result", run: "npx stryker run --force" },
+        {
+          name: "The bar (85% killed per file, every survivor explained in test/mutants/SURVIVORS.md)",
+          run: "npm run -s mutate:bar -- --strict",
+        },
+        {
+          name: "The report",
+          if: "${{ !cancelled() }}",
+          uses: "actions/upload-artifact@v4",
+          with: { name: "mutation-report", path: "reports/mutation/" },
+        },
+      ]);
     });
   });
 });
