@@ -9,8 +9,12 @@ import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "..");
 
-/** The relative imports of a TypeScript file: `import … from "./x"`, `export … from "./x"`, `import("./x")`. */
-function relativeImports(source: string): string[] {
+/**
+ * The relative imports of a TypeScript file: `import … from "./x"`, `export … from "./x"`, `import("./x")`,
+ * `require("./x")`, outside comments (a doc comment may show an import as an example).
+ */
+function relativeImports(text: string): string[] {
+  const source = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   const found = [
     ...source.matchAll(/\b(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g),
     ...source.matchAll(/\brequire\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g),
@@ -52,7 +56,7 @@ const tsFiles = (dir: string) =>
 describe("layout: components/ is exactly what the Pulumi program loads", () => {
   const program = reachable("index.ts");
 
-  it("finds static, re-exported and dynamic relative imports, and nothing in comments' prose", () => {
+  it("finds static, re-exported, dynamic and required relative imports, and none in comments", () => {
     assert.deepStrictEqual(
       relativeImports(
         [
@@ -62,7 +66,8 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
           'const d = await import("./d");',
           'const e = require("./e");',
           'import * as pulumi from "@pulumi/pulumi";',
-          "// see tools/verify.ts",
+          '// see tools/verify.ts, or write import { x } from "./commented";',
+          '/** Example:\n *   import { y } from "./inDocComment";\n */',
         ].join("\n"),
       ),
       ["./a", "../b", "./c", "./d", "./e"],
@@ -83,13 +88,28 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
     assert.deepStrictEqual(outside, []);
   });
 
-  it("the commands' own modules sit in tools/, not in components/ or scripts/", () => {
+  it("the commands' own modules sit in tools/, none in components/; scripts/ holds environments, not commands", () => {
+    const commandModules = [
+      "bench",
+      "benchE2e",
+      "io",
+      "mockRuntime",
+      "mutationBar",
+      "plan",
+      "schema",
+      "verify",
+      "verifyChecks",
+    ];
+    assert.deepStrictEqual(tsFiles("tools"), commandModules.map((n) => `tools/${n}.ts`).sort());
     assert.deepStrictEqual(
-      tsFiles("tools").filter((f) =>
-        ["plan", "verify", "verifyChecks", "mockRuntime", "bench"].some((n) => f === `tools/${n}.ts`),
-      ),
-      ["tools/bench.ts", "tools/mockRuntime.ts", "tools/plan.ts", "tools/verify.ts", "tools/verifyChecks.ts"],
+      tsFiles("components").filter((f) => commandModules.some((n) => f === `components/${n}.ts`)),
+      [],
     );
-    assert.deepStrictEqual(tsFiles("scripts"), []);
+    // TypeScript under scripts/: only the helpers of `npm run up:local` (its registry and its pull check).
+    const scriptsTs = fs
+      .readdirSync(path.join(ROOT, "scripts"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .sort();
+    assert.deepStrictEqual(scriptsTs, ["local/pullCheck.ts", "local/registry.ts"]);
   });
 });

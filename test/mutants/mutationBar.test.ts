@@ -26,7 +26,15 @@ describe("mutation bar (tools/mutationBar.ts)", () => {
 
   it("scores each file as Stryker does: killed and timed out over those plus survived and uncovered", () => {
     assert.deepStrictEqual(fileScores(report), [
-      { file: "components/a.ts", score: 100, killed: 1, survived: 0, noCoverage: 0, undetected: [] },
+      {
+        file: "components/a.ts",
+        score: 100,
+        killed: 1,
+        survived: 0,
+        noCoverage: 0,
+        undetected: [],
+        timedOut: [],
+      },
       {
         file: "components/b.ts",
         score: 50,
@@ -34,8 +42,17 @@ describe("mutation bar (tools/mutationBar.ts)", () => {
         survived: 1,
         noCoverage: 1,
         undetected: ["components/b.ts:9:3 BlockStatement", "components/b.ts:10:5 StringLiteral"],
+        timedOut: ["components/b.ts:2:1 Regex"],
       },
-      { file: "components/empty.ts", score: 100, killed: 0, survived: 0, noCoverage: 0, undetected: [] },
+      {
+        file: "components/empty.ts",
+        score: 100,
+        killed: 0,
+        survived: 0,
+        noCoverage: 0,
+        undetected: [],
+        timedOut: [],
+      },
     ]);
   });
 
@@ -74,7 +91,7 @@ describe("mutation bar (tools/mutationBar.ts)", () => {
     ]);
   });
 
-  it("calls an entry stale when its mutant no longer survives, only for files in the report", () => {
+  it("calls an entry stale when its mutant was killed or moved, not when it timed out, only for files in the report", () => {
     const verdict = checkBar(
       fileScores(report),
       50,
@@ -83,6 +100,7 @@ describe("mutation bar (tools/mutationBar.ts)", () => {
         "- components/b.ts:9:3 BlockStatement — listed and still uncovered.",
         "- components/a.ts:1:1 Regex — killed now: stale.",
         "- components/b.ts:11:5 StringLiteral — the line moved: stale.",
+        "- components/b.ts:2:1 Regex — timed out on this run (a slow machine), detected but not stale.",
         "- components/other.ts:3:3 Regex — a file this run did not mutate: not judged.",
       ].join("\n"),
     );
