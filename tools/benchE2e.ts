@@ -17,6 +17,12 @@ import { copyProgram, e2eEnv, kubeContext, kubectl, newStack, setSecret } from "
 
 const run = promisify(execFile);
 const SIZES = (process.env.BENCH_E2E_SIZES ?? "50,200").split(",").map(Number);
+/** `pulumi up`/`preview --parallel`; unset, the CLI's default (8 on this machine, as `pulumi up --help` shows). */
+const PARALLEL = process.env.BENCH_E2E_PARALLEL;
+if (PARALLEL !== undefined && !/^[1-9][0-9]*$/.test(PARALLEL)) {
+  throw new Error(`BENCH_E2E_PARALLEL must be a positive whole number, got ${JSON.stringify(PARALLEL)}`);
+}
+const parallel = PARALLEL === undefined ? [] : ["--parallel", PARALLEL];
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -114,7 +120,9 @@ async function pulumiTimed(workDir: string, args: string[]): Promise<{ ms: numbe
 
 async function main(): Promise<void> {
   e2eEnv();
-  console.log(`bench:e2e on ${kubeContext()} (one run; sizes ${SIZES.join(", ")})`);
+  console.log(
+    `bench:e2e on ${kubeContext()} (one run; sizes ${SIZES.join(", ")}; --parallel ${PARALLEL ?? "default"})`,
+  );
   const rows: string[] = [];
   for (const n of SIZES) {
     const tag = `b${n}`;
@@ -136,15 +144,35 @@ async function main(): Promise<void> {
       ),
     });
     await setSecret(workDir, stackName, "registries.example.password", "bench-password");
-    const up = await pulumiTimed(workDir, ["up", "--yes", "--skip-preview", "--stack", stackName]);
+    const up = await pulumiTimed(workDir, [
+      "up",
+      "--yes",
+      "--skip-preview",
+      "--stack",
+      stackName,
+      ...parallel,
+    ]);
     rows.push(
       `N=${n}: recipe loop ${seconds(loopMs)}; pulumi up ${seconds(up.ms)} ` +
         `(${(up.ms / loopMs).toFixed(2)}x the loop); language host peak RSS ${(up.peakKiB / 1024).toFixed(0)} MiB`,
     );
     console.log(rows[rows.length - 1]);
     if (n === Math.max(...SIZES)) {
-      const preview = await pulumiTimed(workDir, ["preview", "--stack", stackName, "--expect-no-changes"]);
-      const again = await pulumiTimed(workDir, ["up", "--yes", "--skip-preview", "--stack", stackName]);
+      const preview = await pulumiTimed(workDir, [
+        "preview",
+        "--stack",
+        stackName,
+        "--expect-no-changes",
+        ...parallel,
+      ]);
+      const again = await pulumiTimed(workDir, [
+        "up",
+        "--yes",
+        "--skip-preview",
+        "--stack",
+        stackName,
+        ...parallel,
+      ]);
       rows.push(
         `N=${n}: no-change preview ${seconds(preview.ms)} (target under 30 s); no-change up ${seconds(again.ms)}; ` +
           `peak RSS ${(preview.peakKiB / 1024).toFixed(0)} / ${(again.peakKiB / 1024).toFixed(0)} MiB`,
