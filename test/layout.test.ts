@@ -92,7 +92,7 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
     const commandModules = [
       "bench",
       "benchE2e",
-      "io",
+      "cli",
       "mockRuntime",
       "mutationBar",
       "plan",

@@ -26,9 +26,9 @@ import {
   PROJECT,
   readAuthEntry,
   reportOk,
-  UsageError,
   verifyAuthEntries,
 } from "../tools/verifyChecks";
+import { UsageError } from "../tools/cli";
 import { main } from "../tools/verify";
 import { acrTokenName } from "../components/names";
 import { AcrRegistry, startAcrRegistry } from "./support/acrRegistry";

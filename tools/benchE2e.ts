@@ -144,14 +144,8 @@ async function main(): Promise<void> {
       ),
     });
     await setSecret(workDir, stackName, "registries.example.password", "bench-password");
-    const up = await pulumiTimed(workDir, [
-      "up",
-      "--yes",
-      "--skip-preview",
-      "--stack",
-      stackName,
-      ...parallel,
-    ]);
+    const upArgs = ["up", "--yes", "--skip-preview", "--stack", stackName, ...parallel];
+    const up = await pulumiTimed(workDir, upArgs);
     rows.push(
       `N=${n}: recipe loop ${seconds(loopMs)}; pulumi up ${seconds(up.ms)} ` +
         `(${(up.ms / loopMs).toFixed(2)}x the loop); language host peak RSS ${(up.peakKiB / 1024).toFixed(0)} MiB`,
@@ -165,14 +159,7 @@ async function main(): Promise<void> {
         "--expect-no-changes",
         ...parallel,
       ]);
-      const again = await pulumiTimed(workDir, [
-        "up",
-        "--yes",
-        "--skip-preview",
-        "--stack",
-        stackName,
-        ...parallel,
-      ]);
+      const again = await pulumiTimed(workDir, upArgs);
       rows.push(
         `N=${n}: no-change preview ${seconds(preview.ms)} (target under 30 s); no-change up ${seconds(again.ms)}; ` +
           `peak RSS ${(preview.peakKiB / 1024).toFixed(0)} / ${(again.peakKiB / 1024).toFixed(0)} MiB`,

@@ -11,7 +11,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "util";
 import { authsKey } from "../components/dockerConfig";
 import { acrTokenName } from "../components/names";
 import { parseSettings, setStackFileSource, Settings, SettingsError } from "../components/settings";
@@ -24,7 +23,7 @@ import {
   stackFilePath,
   stackName,
 } from "../components/stackFile";
-import { Io, PROCESS_IO } from "./io";
+import { Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
 import { Recorder, Registered, runProgram } from "./mockRuntime";
 
 const PROJECT = "registry-access";
@@ -153,9 +152,6 @@ export function formatPlan(plan: Plan): string {
 
 const USAGE = "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]";
 
-/** A problem with how plan was asked to run: exit status 2, with the usage line. */
-class UsageError extends Error {}
-
 const OPTIONS = {
   stack: { type: "string" },
   json: { type: "boolean" },
@@ -174,13 +170,7 @@ interface Options {
 }
 
 function readOptions(argv: readonly string[]): Options {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    // Node's messages run on with advice about `--`; the first sentence is the point.
-    throw new UsageError((error as Error).message.split(". ")[0]);
-  }
+  const values = parseOptions(argv, OPTIONS);
   if (values.stack === undefined) throw new UsageError("--stack is required");
   const stack = stackName(values.stack);
   if (stack === undefined) {

@@ -12,7 +12,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "util";
 import type { CoreV1Api } from "@kubernetes/client-node";
 import {
   readStackFile,
@@ -22,7 +21,7 @@ import {
   stackName,
   type StackFile,
 } from "../components/stackFile";
-import { Io, PROCESS_IO } from "./io";
+import { Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
 import {
   checkNamespace,
   ExpectedNamespace,
@@ -38,7 +37,6 @@ import {
   reportOk,
   runLogins,
   secretEntries,
-  UsageError,
   verifyAuthEntries,
 } from "./verifyChecks";
 
@@ -67,13 +65,7 @@ const OPTIONS = {
 } as const;
 
 function readOptions(argv: readonly string[]): Options {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    // Node's messages run on with advice about `--`; the first sentence is the point.
-    throw new UsageError((error as Error).message.split(". ")[0]);
-  }
+  const values = parseOptions(argv, OPTIONS);
   const { dockerconfigjson, repository, context } = values;
   const stack = values.stack === undefined ? undefined : stackName(values.stack);
   if (values.stack !== undefined && stack === undefined) {

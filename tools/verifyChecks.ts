@@ -17,18 +17,11 @@ import {
   registryBaseUrl,
 } from "../components/registryHandshake";
 import type { Delivery, Settings } from "../components/settings";
+import { UsageError } from "./cli";
 
 /** The data key of a `kubernetes.io/dockerconfigjson` Secret. */
 export const DOCKER_CONFIG_KEY = ".dockerconfigjson";
 export const DOCKER_CONFIG_SECRET_TYPE = "kubernetes.io/dockerconfigjson";
-
-/** A problem with what verify was asked to do (bad file, bad option): exit status 2, not a failed check. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

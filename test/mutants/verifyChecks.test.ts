@@ -19,9 +19,9 @@ import {
   runLogins,
   sameRegistry,
   secretEntries,
-  UsageError,
   verifyAuthEntries,
 } from "../../tools/verifyChecks";
+import { UsageError } from "../../tools/cli";
 
 const CONFIG = JSON.stringify({ auths: { "ghcr.io": { username: "bot", password: "pw-3f1e" } } });
 
