@@ -188,6 +188,15 @@ export const ACR_REGISTRY = {
     passwordLifetimeDays: PASSWORD_LIFETIME_DAYS,
     rotateAfterDays: ROTATE_AFTER_DAYS,
     forceRotation: text("Any new value rotates every token of this registry on the next `pulumi up`."),
+    auth: {
+      kind: "string",
+      enum: ["token", "workloadIdentity"],
+      default: "token",
+      description:
+        "token: a token and password per namespace, rotated by the program. workloadIdentity: no password; " +
+        "per namespace a managed identity with a Repository Reader role on its repositories, and ESO's " +
+        "ACRAccessToken generator (needs registry-access:workloadIdentity and the registry in ABAC mode).",
+    },
   },
   required: ["type", "server", "resourceGroup"],
 } as const satisfies ObjectSpec;
@@ -365,6 +374,25 @@ export const EXTERNAL_SECRETS = {
   required: ["keyVault", "oidcIssuerUrl"],
 } as const satisfies ObjectSpec;
 
+export const WORKLOAD_IDENTITY = {
+  kind: "object",
+  description:
+    "For ACR registries with auth workloadIdentity: where the per-namespace identities go and how ESO " +
+    "renews the short-lived tokens.",
+  properties: {
+    oidcIssuerUrl: OIDC_ISSUER_URL,
+    identityResourceGroup: text("Where the per-namespace managed identities go."),
+    location: text("The identities' Azure region. Defaults to the resource group's."),
+    refreshInterval: {
+      ...REFRESH_INTERVAL,
+      description:
+        "How often ESO renews each namespace's ACR token (about 3 h long): a positive Go duration, at most 1h.",
+    },
+    apiVersion: ESO_API_VERSION,
+  },
+  required: ["oidcIssuerUrl", "identityResourceGroup"],
+} as const satisfies ObjectSpec;
+
 export const MONITORING = {
   kind: "object",
   description: "Alerts on failed pulls: one PrometheusRule for the stack's namespaces.",
@@ -398,6 +426,7 @@ export const CONFIG = {
     secretName: SECRET_NAME,
     delivery: { ...DELIVERY, description: `${DELIVERY.description} The default of every namespace.` },
     externalSecrets: EXTERNAL_SECRETS,
+    workloadIdentity: WORKLOAD_IDENTITY,
     monitoring: MONITORING,
   },
   required: ["registries", "namespaces"],

@@ -28,6 +28,12 @@ import {
   STATIC_REGISTRY,
 } from "./configSpec";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
+import {
+  checkRoleConditions,
+  readAcrAuth,
+  readWorkloadIdentity,
+  WorkloadIdentitySettings,
+} from "./workloadIdentitySettings";
 
 import {
   CONFIG_NAMESPACE,
@@ -60,6 +66,8 @@ export interface AcrRegistry {
   readonly rotateAfterDays: number;
   /** Any new value rotates every token of this registry on the next `pulumi up`. */
   readonly forceRotation?: string;
+  /** Set when the registry is pulled through workload identity (no token, no password); absent for a token. */
+  readonly auth?: "workloadIdentity";
 }
 
 export type Registry = StaticRegistry | AcrRegistry;
@@ -122,6 +130,8 @@ export interface Settings {
   readonly externalSecrets?: ExternalSecretsSettings;
   /** Present when monitoring is enabled. */
   readonly monitoring?: MonitoringSettings;
+  /** Present when a namespace pulls from an ACR registry with auth workloadIdentity. */
+  readonly workloadIdentity?: WorkloadIdentitySettings;
 }
 
 /**
@@ -296,6 +306,7 @@ const ACR_NAME_PATTERN = patternOf(ACR_NAME);
 
 function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw): AcrRegistry | undefined {
   problems.unknownKeys(path, raw, keysOf(ACR_REGISTRY));
+  const auth = readAcrAuth((p, m) => problems.add(p, m), path, raw);
   const server = readServer(problems, `${path}.server`, raw.server);
   const resourceGroup = problems.string(
     `${path}.resourceGroup`,
@@ -343,7 +354,8 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
     registryName === undefined ||
     passwordLifetimeDays === undefined ||
     rotateAfterDays === undefined ||
-    rotateAfterDays >= passwordLifetimeDays
+    rotateAfterDays >= passwordLifetimeDays ||
+    auth === undefined
   ) {
     return undefined;
   }
@@ -356,6 +368,7 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
     passwordLifetimeDays,
     rotateAfterDays,
     ...(forceRotation !== undefined ? { forceRotation } : {}),
+    ...(auth === "workloadIdentity" ? { auth } : {}),
   };
 }
 
@@ -685,7 +698,8 @@ function checkRefreshAgainstRotation(
   const seen = new Set<string>();
   for (const ns of esoNamespaces) {
     for (const { registry } of ns.registries) {
-      if (registry.type !== "acr" || seen.has(registry.id)) continue;
+      // A workload-identity registry has no password to pick up: ESO's generator renews its own token.
+      if (registry.type !== "acr" || registry.auth !== undefined || seen.has(registry.id)) continue;
       seen.add(registry.id);
       const overlapDays = registry.passwordLifetimeDays - registry.rotateAfterDays;
       if (refreshMs * 2 > overlapDays * 86_400_000) {
@@ -817,6 +831,29 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, options: P
   }
   if (externalSecrets) checkRefreshAgainstRotation(problems, externalSecrets, esoNamespaces);
   const monitoring = raw.monitoring === undefined ? undefined : readMonitoring(problems, raw.monitoring);
+  const workloadIdentityUses = namespaces.flatMap((ns) =>
+    ns.registries
+      .filter(({ registry }) => registry.type === "acr" && registry.auth === "workloadIdentity")
+      .map(({ registry, repositories }) => ({
+        namespace: ns.name,
+        registryId: registry.id,
+        path: `${child(child(child("namespaces", ns.name), "registries"), registry.id)}.repositories`,
+        repositories,
+      })),
+  );
+  let workloadIdentity: WorkloadIdentitySettings | undefined;
+  if (raw.workloadIdentity !== undefined) {
+    workloadIdentity = readWorkloadIdentity((p, m) => problems.add(p, m), raw.workloadIdentity);
+  } else if (workloadIdentityUses.length > 0) {
+    const ids = [...new Set(workloadIdentityUses.map((u) => u.registryId))];
+    const names = [...new Set(workloadIdentityUses.map((u) => u.namespace))];
+    problems.add(
+      "workloadIdentity",
+      `missing; registries ${ids.join(", ")} use auth workloadIdentity (namespaces ${names.join(", ")}), ` +
+        "which needs oidcIssuerUrl and identityResourceGroup",
+    );
+  }
+  checkRoleConditions((p, m) => problems.add(p, m), workloadIdentityUses);
 
   if (problems.list.length > 0) throw new SettingsError(problems.list);
   return {
@@ -825,6 +862,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, options: P
     namespaces,
     ...(externalSecrets && esoNamespaces.length > 0 ? { externalSecrets } : {}),
     ...(monitoring ? { monitoring } : {}),
+    ...(workloadIdentity && workloadIdentityUses.length > 0 ? { workloadIdentity } : {}),
   };
 }
 

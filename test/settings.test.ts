@@ -103,7 +103,7 @@ describe("settings", () => {
       unknownKey: true,
     };
     assert.deepStrictEqual(problemsOf(raw), [
-      "unknownKey: unknown key registry-access:unknownKey; known keys: registries, namespaces, secretName, delivery, externalSecrets, monitoring",
+      "unknownKey: unknown key registry-access:unknownKey; known keys: registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring",
       "secretName: \"Reg_Cred\" is not a valid secret name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
       "registries.dockerhub.password: empty; set it with `pulumi config set --secret --path 'registries.dockerhub.password' <value>`",
       'registries.quay.type: unknown registry type "quay"; use static or acr',

@@ -16,9 +16,10 @@ import {
 import { OBJECT_NAME_RULE, NAMESPACE_RULE } from "../../components/names";
 import { CANARY, problemsOf, staticSettings } from "../support/fixtures";
 
-const KNOWN_KEYS = "registries, namespaces, secretName, delivery, externalSecrets, monitoring";
+const KNOWN_KEYS =
+  "registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
 const ACR_KEYS =
-  "type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation";
+  "type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation, auth";
 
 function withNamespace(
   ns: Record<string, unknown>,
