@@ -6,6 +6,7 @@ import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { redactDebugLog } from "./components/redactedDebugLog";
 import { loadSettings } from "./components/settings";
+import { checkAbacMode } from "./components/acrAbacMode";
 import { checkVaultAuthorization } from "./components/vaultAuthorization";
 
 /** The program: Pulumi awaits the function and exports what it returns. */
@@ -20,6 +21,15 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
   if (settings.externalSecrets && settings.namespaces.some((n) => n.delivery === "externalSecrets")) {
     await checkVaultAuthorization(settings.externalSecrets);
   }
+
+  // Workload identity needs each of its registries in ABAC mode: read from ARM before anything is declared.
+  const registryResourceIds = settings.workloadIdentity
+    ? await checkAbacMode(
+        Object.values(settings.registries).flatMap((r) =>
+          r.type === "acr" && r.auth === "workloadIdentity" ? [r] : [],
+        ),
+      )
+    : undefined;
 
   const kubernetesConfig = new pulumi.Config("kubernetes");
   const kubernetes = new k8s.Provider("kubernetes", {
@@ -46,6 +56,8 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
           project,
           stack,
           externalSecrets: settings.externalSecrets,
+          workloadIdentity: settings.workloadIdentity,
+          registryResourceIds,
         },
         { providers: { kubernetes } },
       ),
@@ -85,18 +97,31 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
             a.servers,
             a.serviceAccounts,
             a.acrTokens,
+            a.generatedSecretName,
           ])
-          .apply(([name, secretName, delivery, vaultSecretName, registries, serviceAccounts, acrTokens]) => ({
-            name,
-            summary: {
+          .apply(
+            ([
+              name,
               secretName,
               delivery,
-              ...(vaultSecretName ? { vaultSecretName } : {}),
+              vaultSecretName,
               registries,
               serviceAccounts,
-              ...(acrTokens.length ? { acrTokens } : {}),
-            },
-          })),
+              acrTokens,
+              generated,
+            ]) => ({
+              name,
+              summary: {
+                ...(secretName ? { secretName } : {}),
+                ...(generated ? { generatedSecretName: generated } : {}),
+                delivery,
+                ...(vaultSecretName ? { vaultSecretName } : {}),
+                registries,
+                serviceAccounts,
+                ...(acrTokens.length ? { acrTokens } : {}),
+              },
+            }),
+          ),
       ),
     )
     .apply((list) => Object.fromEntries(list.map((n) => [n.name, n.summary])));

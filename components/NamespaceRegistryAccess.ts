@@ -4,7 +4,9 @@ import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
 import { ExternalSecretsDelivery } from "./ExternalSecretsDelivery";
 import { ADOPT_ANNOTATIONS, MANAGED_BY_LABELS } from "./names";
+import { AcrWorkloadIdentity } from "./AcrWorkloadIdentity";
 import { ExternalSecretsSettings, NamespaceSettings } from "./settings";
+import { WorkloadIdentitySettings } from "./workloadIdentitySettings";
 
 export interface NamespaceRegistryAccessArgs {
   /** The validated settings of this namespace. */
@@ -17,6 +19,10 @@ export interface NamespaceRegistryAccessArgs {
   readonly stack: string;
   /** Required when the namespace's delivery is externalSecrets. */
   readonly externalSecrets?: ExternalSecretsSettings;
+  /** Required when the namespace pulls from an ACR registry with auth workloadIdentity. */
+  readonly workloadIdentity?: WorkloadIdentitySettings;
+  /** ARM resource ids of the workload-identity registries, by registry id, read before anything is declared. */
+  readonly registryResourceIds?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -27,8 +33,8 @@ export interface NamespaceRegistryAccessArgs {
 export class NamespaceRegistryAccess extends pulumi.ComponentResource {
   /** The namespace's name. */
   public readonly namespaceName: pulumi.Output<string>;
-  /** The pull secret's name. */
-  public readonly secretName: pulumi.Output<string>;
+  /** The pull secret's name; undefined when every registry of the namespace uses workload identity. */
+  public readonly secretName: pulumi.Output<string | undefined>;
   /** direct or externalSecrets. */
   public readonly delivery: pulumi.Output<string>;
   /** externalSecrets delivery: the Key Vault secret holding the docker config. */
@@ -39,6 +45,8 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
   public readonly serviceAccounts: pulumi.Output<string[]>;
   /** ACR tokens of the namespace, with their scope and password expiry dates. */
   public readonly acrTokens: pulumi.Output<AcrTokenSummary[]>;
+  /** The Secret ESO generates for workload-identity registries; undefined when the namespace has none. */
+  public readonly generatedSecretName: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: NamespaceRegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("registry-access:index:NamespaceRegistryAccess", name, {}, opts);
@@ -70,8 +78,43 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       retained,
     );
 
+    // Workload-identity registries get no credential here: ESO generates their tokens into a Secret of their own.
+    const generated = ns.registries.flatMap(({ registry, repositories }) =>
+      registry.type === "acr" && registry.auth === "workloadIdentity" ? [{ registry, repositories }] : [],
+    );
+    const stored = ns.registries.filter(({ registry }) => !generated.some((g) => g.registry === registry));
+    let workloadIdentity: AcrWorkloadIdentity | undefined;
+    if (generated.length > 0) {
+      const resourceIds = args.registryResourceIds;
+      const missing = generated.filter((g) => !resourceIds?.has(g.registry.id)).map((g) => g.registry.id);
+      if (!args.workloadIdentity || missing.length > 0) {
+        throw new pulumi.ResourceError(
+          `namespaces.${ns.name}: auth workloadIdentity needs the workloadIdentity settings and the resource id ` +
+            `of registries ${generated.map((g) => g.registry.id).join(", ")}`,
+          this,
+        );
+      }
+      workloadIdentity = new AcrWorkloadIdentity(
+        `${name}-wi`,
+        {
+          namespace: namespace.metadata.name,
+          namespaceName: ns.name,
+          registries: generated.map((g) => ({ ...g, resourceId: resourceIds!.get(g.registry.id)! })),
+          settings: args.workloadIdentity,
+          secretName: `${args.secretName}-acr`,
+          project: args.project,
+          stack: args.stack,
+        },
+        child,
+      );
+    }
+
+    // The accounts are declared below; the stored secret may wait for them (a Promise is an Input to dependsOn).
+    let accountsDeclared: (accounts: pulumi.Resource[]) => void = () => undefined;
+    const serviceAccounts = new Promise<pulumi.Resource[]>((resolve) => (accountsDeclared = resolve));
+
     const tokens: AcrPullToken[] = [];
-    const credentials: pulumi.Output<DockerCredential>[] = ns.registries.map(({ registry, repositories }) => {
+    const credentials: pulumi.Output<DockerCredential>[] = stored.map(({ registry, repositories }) => {
       if (registry.type === "static") {
         return pulumi
           .all([registry.username, registry.password])
@@ -90,9 +133,12 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
     const dockerConfig = pulumi.secret(pulumi.all(credentials).apply((c) => dockerConfigJson(c)));
 
     // The pull secret: written here, or by ESO from the vault. Service accounts name it only once it exists.
-    let pullSecret: pulumi.Resource;
+    // With workload identity only, there is none: the generated Secret is the namespace's whole pull access.
+    let pullSecret: pulumi.Resource | undefined;
     let vaultSecretName: pulumi.Output<string | undefined> = pulumi.output(undefined);
-    if (ns.delivery === "externalSecrets") {
+    if (stored.length === 0) {
+      pullSecret = undefined;
+    } else if (ns.delivery === "externalSecrets") {
       const delivery = new ExternalSecretsDelivery(
         `${name}-eso`,
         {
@@ -124,46 +170,65 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             ".dockerconfigjson": dockerConfig.apply((json) => Buffer.from(json, "utf8").toString("base64")),
           },
         },
-        retained,
+        // A namespace moving a registry to workload identity: the secret drops that registry only after every
+        // service account lists the generated Secret (which is Ready by then), so no pod is admitted without it.
+        workloadIdentity ? { ...retained, dependsOn: serviceAccounts } : retained,
       );
     }
 
     // imagePullSecrets is an atomic list under server-side apply: whoever applies it owns all of it, so the
     // list carries the secrets other teams need too. The secret exists before any account names it.
-    const pullSecrets = [args.secretName, ...ns.extraImagePullSecrets].map((n) => ({ name: n }));
+    const pullSecrets = [
+      ...(stored.length > 0 ? [args.secretName] : []),
+      ...(workloadIdentity ? [`${args.secretName}-acr`] : []),
+      ...ns.extraImagePullSecrets,
+    ].map((n) => ({ name: n }));
+    // With workload identity, accounts wait for the generated Secret instead, and the stored secret waits for them.
+    const secretsFirst = workloadIdentity
+      ? [workloadIdentity.externalSecret]
+      : pullSecret
+        ? [pullSecret]
+        : [];
+    const accounts: pulumi.Resource[] = [];
     for (const sa of ns.serviceAccounts) {
       if (sa.create) {
-        new k8s.core.v1.ServiceAccount(
-          `${name}-sa-${sa.name}`,
-          {
-            metadata: {
-              name: sa.name,
-              namespace: namespace.metadata.name,
-              labels: { ...MANAGED_BY_LABELS },
-              annotations: { ...ADOPT_ANNOTATIONS },
+        accounts.push(
+          new k8s.core.v1.ServiceAccount(
+            `${name}-sa-${sa.name}`,
+            {
+              metadata: {
+                name: sa.name,
+                namespace: namespace.metadata.name,
+                labels: { ...MANAGED_BY_LABELS },
+                annotations: { ...ADOPT_ANNOTATIONS },
+              },
+              imagePullSecrets: pullSecrets,
             },
-            imagePullSecrets: pullSecrets,
-          },
-          { ...retained, dependsOn: [pullSecret] },
+            { ...retained, dependsOn: secretsFirst },
+          ),
         );
       } else {
-        new k8s.core.v1.ServiceAccountPatch(
-          `${name}-sa-${sa.name}`,
-          {
-            metadata: {
-              name: sa.name,
-              namespace: namespace.metadata.name,
-              annotations: { ...ADOPT_ANNOTATIONS },
+        accounts.push(
+          new k8s.core.v1.ServiceAccountPatch(
+            `${name}-sa-${sa.name}`,
+            {
+              metadata: {
+                name: sa.name,
+                namespace: namespace.metadata.name,
+                annotations: { ...ADOPT_ANNOTATIONS },
+              },
+              imagePullSecrets: pullSecrets,
             },
-            imagePullSecrets: pullSecrets,
-          },
-          { ...retained, dependsOn: [pullSecret] },
+            { ...retained, dependsOn: secretsFirst },
+          ),
         );
       }
     }
+    accountsDeclared(accounts);
 
     this.namespaceName = namespace.metadata.name;
-    this.secretName = pulumi.output(args.secretName);
+    this.secretName = pulumi.output(stored.length > 0 ? args.secretName : undefined);
+    this.generatedSecretName = pulumi.output(workloadIdentity ? `${args.secretName}-acr` : undefined);
     this.delivery = pulumi.output(ns.delivery);
     this.vaultSecretName = vaultSecretName;
     this.servers = pulumi.output(ns.registries.map(({ registry }) => authsKey(registry.server)));
@@ -177,6 +242,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       servers: this.servers,
       serviceAccounts: this.serviceAccounts,
       acrTokens: this.acrTokens,
+      generatedSecretName: this.generatedSecretName,
     });
   }
 }

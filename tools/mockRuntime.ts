@@ -199,6 +199,17 @@ function defaultInvokes(
       name: inputs.vaultName,
       properties: { enableRbacAuthorization: true, tenantId: "11111111-1111-1111-1111-111111111111" },
     }),
+    // A generic ARM GET; registries answer as one in ABAC mode would at api-version 2025-11-01.
+    "azure-native:resources:getResource": (inputs) => ({
+      id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${inputs.resourceGroupName}/providers/${inputs.resourceProviderNamespace}/${inputs.resourceType}/${inputs.resourceName}`,
+      name: inputs.resourceName,
+      type: `${inputs.resourceProviderNamespace}/${inputs.resourceType}`,
+      azureApiVersion: inputs.apiVersion,
+      properties: {
+        roleAssignmentMode: "AbacRepositoryPermissions",
+        policies: { azureADAuthenticationAsArmPolicy: { status: "enabled" } },
+      },
+    }),
   };
 }
 
