@@ -271,3 +271,27 @@ describe("ACR workload identity: the registry's mode, checked before anything is
     );
   });
 });
+
+describe("npm run plan: workload identity", () => {
+  it("shows per namespace the identity, the role with its condition and the Secret ESO writes", async () => {
+    const { buildPlan, formatPlan } = await import("../tools/plan");
+    const { parseSettings } = await import("../components/settings");
+    const config = wiConfig();
+    const run = await runProgram(stackConfig(config), { stack: "dev" });
+    const text = formatPlan(buildPlan("dev", parseSettings(config), run.recorder, { dockerhub: "secret" }));
+    const identity = acrIdentityName("registry-access", "dev", "team-b");
+    assert.strictEqual(
+      text.split("\n\n")[2],
+      [
+        "team-b",
+        `  delivery direct, secret regcred, ${text.match(/team-b\n {2}delivery direct, secret regcred, (\d+)/)![1]} resources`,
+        "  registries:",
+        `    mycompany.azurecr.io  (acr, acr) workload identity ${identity}, repositories: team-b/api`,
+        "      role Container Registry Repository Reader (b93aa761-3e63-49ed-ac28-beffa264f7ac) on the registry, " +
+          `condition: ${repositoryReaderCondition(["team-b/api"])}`,
+        "      secret regcred-acr, written by ESO's ACRAccessToken generator, renewed every 1h",
+        "  service accounts: default (patched)",
+      ].join("\n"),
+    );
+  });
+});

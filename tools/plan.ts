@@ -13,6 +13,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { authsKey } from "../components/dockerConfig";
 import { acrTokenName } from "../components/names";
+import { REPOSITORY_READER_ROLE_ID, repositoryReaderCondition } from "../components/abacCondition";
+import { acrIdentityName } from "../components/AcrWorkloadIdentity";
 import { parseSettings, setStackFileSource, Settings, SettingsError } from "../components/settings";
 import {
   PasswordInFile,
@@ -38,6 +40,14 @@ export interface PlannedRegistry {
   /** ACR: `[generated]`. Static: as the stack file has it, `missing`, `[secret]` or `PLAIN TEXT`. */
   readonly password: string;
   readonly repositories?: readonly string[];
+  /** ACR with auth workloadIdentity: the namespace's identity, its role condition and the Secret ESO writes. */
+  readonly workloadIdentity?: {
+    readonly identity: string;
+    readonly role: string;
+    readonly condition: string;
+    readonly secret: string;
+    readonly refreshInterval: string;
+  };
 }
 
 export interface PlannedNamespace {
@@ -98,23 +108,39 @@ export function buildPlan(
       delivery: ns.delivery,
       secretName: settings.secretName,
       registries: ns.registries.map(({ registry, repositories }) =>
-        registry.type === "acr"
+        registry.type === "acr" && registry.auth === "workloadIdentity"
           ? {
               id: registry.id,
               type: "acr" as const,
               server: authsKey(registry.server),
-              username: acrTokenName(PROJECT, stack, ns.name),
-              password: "[generated]",
+              username: acrIdentityName(PROJECT, stack, ns.name),
+              password: "[none: ESO generates a token of about 3 h]",
               repositories,
+              workloadIdentity: {
+                identity: acrIdentityName(PROJECT, stack, ns.name),
+                role: `Container Registry Repository Reader (${REPOSITORY_READER_ROLE_ID})`,
+                condition: repositoryReaderCondition(repositories),
+                secret: `${settings.secretName}-acr`,
+                refreshInterval: settings.workloadIdentity?.refreshInterval ?? "1h",
+              },
             }
-          : {
-              id: registry.id,
-              type: "static" as const,
-              server: authsKey(registry.server),
-              username: registry.username,
-              password:
-                PASSWORD_SHOWN[Object.hasOwn(passwords, registry.id) ? passwords[registry.id] : "missing"],
-            },
+          : registry.type === "acr"
+            ? {
+                id: registry.id,
+                type: "acr" as const,
+                server: authsKey(registry.server),
+                username: acrTokenName(PROJECT, stack, ns.name),
+                password: "[generated]",
+                repositories,
+              }
+            : {
+                id: registry.id,
+                type: "static" as const,
+                server: authsKey(registry.server),
+                username: registry.username,
+                password:
+                  PASSWORD_SHOWN[Object.hasOwn(passwords, registry.id) ? passwords[registry.id] : "missing"],
+              },
       ),
       serviceAccounts: ns.serviceAccounts.map((sa) => ({
         name: sa.name,
@@ -139,8 +165,19 @@ export function formatPlan(plan: Plan): string {
     );
     for (const r of ns.registries) {
       const scope = r.repositories ? `, repositories: ${r.repositories.join(", ")}` : "";
-      const who = r.type === "acr" ? `token ${r.username}` : `user ${r.username}, password ${r.password}`;
+      const who = r.workloadIdentity
+        ? `workload identity ${r.workloadIdentity.identity}`
+        : r.type === "acr"
+          ? `token ${r.username}`
+          : `user ${r.username}, password ${r.password}`;
       lines.push(`    ${r.server}  (${r.id}, ${r.type}) ${who}${scope}`);
+      if (r.workloadIdentity) {
+        const wi = r.workloadIdentity;
+        lines.push(
+          `      role ${wi.role} on the registry, condition: ${wi.condition}`,
+          `      secret ${wi.secret}, written by ESO's ACRAccessToken generator, renewed every ${wi.refreshInterval}`,
+        );
+      }
     }
     const accounts = ns.serviceAccounts.map(
       (sa) => `${sa.name} (${sa.action === "create" ? "created" : "patched"})`,
