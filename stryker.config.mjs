@@ -24,6 +24,12 @@ export default {
     "components/AcrPullToken.ts",
     "components/ExternalSecretsDelivery.ts",
     "tools/verifyChecks.ts",
+    "components/abacCondition.ts",
+    "components/workloadIdentitySettings.ts",
+    "components/acrAbacMode.ts",
+    "components/workloadIdentityManifests.ts",
+    "components/AcrWorkloadIdentity.ts",
+    "tools/verifyGenerated.ts",
   ],
   testRunner: "mocha",
   mochaOptions: {
@@ -50,6 +56,12 @@ export default {
       "test/stacks.test.ts",
       "test/plan.test.ts",
       "test/verify.test.ts",
+      "test/abacCondition.test.ts",
+      "test/acrAbacMode.test.ts",
+      "test/workloadIdentitySettings.test.ts",
+      "test/workloadIdentityManifests.test.ts",
+      "test/workloadIdentityProgram.test.ts",
+      "test/verifyGenerated.test.ts",
     ],
     // Pulumi's dynamic-provider host runs the serialized provider in a process of its own, where the instrumented
     // code finds no Stryker: that one suite cannot run under Stryker (acrTokenPassword.test.ts's other suites

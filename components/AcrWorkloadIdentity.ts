@@ -64,12 +64,6 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
     super("registry-access:index:AcrWorkloadIdentity", name, {}, opts);
     const child = { parent: this };
     const { settings: wi, namespaceName } = args;
-    if (args.registries.length === 0) {
-      throw new pulumi.ResourceError(
-        `namespaces.${namespaceName}: no registry uses auth workloadIdentity`,
-        this,
-      );
-    }
     const tags = { "managed-by": "registry-access", namespace: namespaceName, stack: args.stack };
 
     // One identity per namespace for ACR, apart from the ESO vault identity: each identity holds one kind of
@@ -139,21 +133,20 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
         name: generatorName(registry.id),
         namespace: namespaceName,
         registry: registry.server,
-        tenantId: "",
+        tenantId: identity.tenantId,
         serviceAccountName: GENERATOR_SERVICE_ACCOUNT,
       });
-      const spec = manifest.spec as Record<string, unknown>;
       return new k8s.apiextensions.CustomResource(
         `${name}-${registry.id}-generator`,
         {
+          ...manifest,
           apiVersion: manifest.apiVersion as string,
-          kind: "ACRAccessToken",
+          kind: manifest.kind as string,
           metadata: {
             ...(manifest.metadata as object),
             namespace: args.namespace,
             annotations: { ...ADOPT_ANNOTATIONS },
           },
-          spec: { ...spec, tenantId: identity.tenantId },
         },
         { ...child, dependsOn: [account] },
       );

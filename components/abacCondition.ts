@@ -53,7 +53,7 @@ export function checkedRepositoryReaderCondition(
   repositories: readonly string[],
 ): { condition: string; problem?: undefined } | { condition?: undefined; problem: string } {
   const condition = repositoryReaderCondition(repositories);
-  const bytes = Buffer.byteLength(condition, "utf8");
+  const bytes = Buffer.byteLength(condition);
   if (bytes > MAX_CONDITION_BYTES) {
     return {
       problem:

@@ -25,18 +25,19 @@ export const GENERATOR_SERVICE_ACCOUNT = "registry-access-acr";
 /** The audience a workload-identity federated credential must accept (Microsoft Entra's token exchange). */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 
-export interface AcrAccessTokenInput {
+export interface AcrAccessTokenInput<T = string> {
   readonly name: string;
   readonly namespace: string;
   /** The login server, `mycompany.azurecr.io`. */
   readonly registry: string;
-  readonly tenantId: string;
+  /** The identity's tenant (a Pulumi Output where the identity is being created). */
+  readonly tenantId: T;
   /** The annotated service account ESO authenticates as. */
   readonly serviceAccountName: string;
 }
 
 /** An `ACRAccessToken` generator with no `scope`: the token carries exactly the identity's (ABAC) permissions. */
-export function acrAccessTokenManifest(input: AcrAccessTokenInput): Record<string, unknown> {
+export function acrAccessTokenManifest<T>(input: AcrAccessTokenInput<T>): Record<string, unknown> {
   return {
     apiVersion: GENERATOR_API_VERSION,
     kind: "ACRAccessToken",

@@ -71,8 +71,13 @@ function requiredText(report: Report, path: string, value: unknown, what: string
 }
 
 /** The `workloadIdentity` block, every problem reported. */
-export function readWorkloadIdentity(report: Report, value: unknown): WorkloadIdentitySettings | undefined {
+export function readWorkloadIdentity(reportTo: Report, value: unknown): WorkloadIdentitySettings | undefined {
   const path = "workloadIdentity";
+  let reported = 0;
+  const report: Report = (p, m) => {
+    reported++;
+    reportTo(p, m);
+  };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     report(path, `expected a map, got ${describe(value)}`);
     return undefined;
@@ -126,20 +131,10 @@ export function readWorkloadIdentity(report: Report, value: unknown): WorkloadId
         "external-secrets.io/v1beta1 for ESO 0.10 to 0.16 (generators need ESO 0.10 or later)",
     );
   }
-  if (
-    oidcIssuerUrl === undefined ||
-    identityResourceGroup === undefined ||
-    (raw.location !== undefined && location === undefined) ||
-    refreshMs === undefined ||
-    refreshMs <= 0 ||
-    refreshMs > MAX_REFRESH_MS ||
-    !apiVersionOk
-  ) {
-    return undefined;
-  }
+  if (reported > 0) return undefined;
   return {
-    oidcIssuerUrl,
-    identityResourceGroup,
+    oidcIssuerUrl: oidcIssuerUrl!,
+    identityResourceGroup: identityResourceGroup!,
     ...(location !== undefined ? { location } : {}),
     refreshInterval: refreshInterval as string,
     apiVersion: apiVersion as EsoApiVersion,
@@ -161,8 +156,7 @@ export function checkRoleConditions(report: Report, uses: readonly WorkloadIdent
     if (use.repositories.length === 0) continue;
     const checked = checkedRepositoryReaderCondition(use.path, use.repositories);
     if (checked.problem !== undefined) {
-      const [path, ...rest] = checked.problem.split(": ");
-      report(path, rest.join(": "));
+      report(use.path, checked.problem.slice(use.path.length + 2));
     }
   }
 }

@@ -99,6 +99,7 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
       "schema",
       "verify",
       "verifyChecks",
+      "verifyGenerated",
     ];
     assert.deepStrictEqual(tsFiles("tools"), commandModules.map((n) => `tools/${n}.ts`).sort());
     assert.deepStrictEqual(

@@ -36,7 +36,11 @@ function wiConfig(): Record<string, unknown> {
       },
       "team-b": { registries: { acr: { repositories: ["team-b/api"] } } },
     },
-    workloadIdentity: { oidcIssuerUrl: ISSUER, identityResourceGroup: "rg-identities" },
+    workloadIdentity: {
+      oidcIssuerUrl: ISSUER,
+      identityResourceGroup: "rg-identities",
+      location: "westeurope",
+    },
   };
 }
 
@@ -73,8 +77,15 @@ describe("ACR workload identity (under mocks)", () => {
     assert.deepStrictEqual(identity.inputs, {
       resourceGroupName: "rg-identities",
       resourceName: acrIdentityName("registry-access", "dev", "team-a"),
+      location: "westeurope",
       tags: { "managed-by": "registry-access", namespace: "team-a", stack: "dev" },
     });
+    const component = run.recorder.find("registry-access:index:AcrWorkloadIdentity", "team-a-wi");
+    for (const r of [identity, run.recorder.find(FEDERATION, "team-a-wi-federation")]) {
+      assert.strictEqual(r.parent, component.urn);
+    }
+    assert.strictEqual(acrIdentityName("registry-access", "dev", "team-a"), "ra-acr-dev-team-a-8c8f2dcc");
+    assert.strictEqual(generatorName("acr"), "registry-access-acr-19f42ec3");
     const fed = run.recorder.find(FEDERATION, "team-a-wi-federation");
     assert.deepStrictEqual(fed.inputs, {
       resourceGroupName: "rg-identities",
@@ -112,6 +123,7 @@ describe("ACR workload identity (under mocks)", () => {
   it("annotates the generator's service account with the identity, and points the generator at it", () => {
     const sa = run.recorder.find(SA, "team-a-wi-generator-sa");
     assert.strictEqual(sa.inputs.metadata.name, "registry-access-acr");
+    assert.deepStrictEqual(sa.inputs.metadata.labels, { "app.kubernetes.io/managed-by": "registry-access" });
     assert.strictEqual(
       sa.inputs.metadata.annotations["azure.workload.identity/client-id"],
       `client-id-of-${acrIdentityName("registry-access", "dev", "team-a")}`,
@@ -122,6 +134,7 @@ describe("ACR workload identity (under mocks)", () => {
     );
     const generator = run.recorder.find(GENERATOR, "team-a-wi-acr-generator");
     assert.strictEqual(generator.inputs.metadata.name, generatorName("acr"));
+    assert.strictEqual(generator.inputs.metadata.annotations["pulumi.com/patchForce"], "true");
     assert.deepStrictEqual(generator.inputs.spec, {
       auth: { workloadIdentity: { serviceAccountRef: { name: "registry-access-acr" } } },
       registry: "mycompany.azurecr.io",
@@ -136,6 +149,17 @@ describe("ACR workload identity (under mocks)", () => {
     assert.strictEqual(es.inputs.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
     assert.strictEqual(es.inputs.spec.refreshInterval, "1h");
     assert.strictEqual(es.inputs.spec.target.name, "regcred-acr");
+    assert.deepStrictEqual(es.inputs.spec.dataFrom, [
+      {
+        sourceRef: {
+          generatorRef: {
+            apiVersion: "generators.external-secrets.io/v1alpha1",
+            kind: "ACRAccessToken",
+            name: generatorName("acr"),
+          },
+        },
+      },
+    ]);
     assert.strictEqual(
       es.inputs.spec.target.template.data[".dockerconfigjson"],
       dockerConfigTemplate(["mycompany.azurecr.io"]),

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { parseSettings } from "../components/settings";
+import { readWorkloadIdentity } from "../components/workloadIdentitySettings";
 import { problemsOf } from "./support/fixtures";
 
 const ISSUER = "https://westeurope.oic.prod-aks.azure.com/tenant/cluster/";
@@ -108,6 +109,63 @@ describe("workload identity settings", () => {
     assert.deepStrictEqual(problemsOf(wiConfig({ workloadIdentity: "yes" })), [
       'workloadIdentity: expected a map, got "yes"',
     ]);
+  });
+
+  it("describes what it got instead of a map or a URL, and refuses blank or non-string text", () => {
+    const block = (b: unknown) => wiConfig({ workloadIdentity: b });
+    assert.deepStrictEqual(problemsOf(block(null)), ["workloadIdentity: expected a map, got null"]);
+    assert.deepStrictEqual(problemsOf(block([])), ["workloadIdentity: expected a map, got a list"]);
+    assert.deepStrictEqual(
+      problemsOf(block({ oidcIssuerUrl: ["https://a.example/"], identityResourceGroup: "  ", location: {} })),
+      [
+        "workloadIdentity.oidcIssuerUrl: expected an https:// URL, got a list",
+        'workloadIdentity.identityResourceGroup: expected the resource group where the per-namespace managed identities go, got "  "',
+        "workloadIdentity.location: expected an Azure region, got a map",
+      ],
+    );
+    assert.deepStrictEqual(
+      problemsOf(block({ oidcIssuerUrl: ISSUER, identityResourceGroup: "g", refreshInterval: 5 })),
+      [
+        "workloadIdentity.refreshInterval: 5 is not a duration ESO accepts: a positive Go duration such as 1h, 30m or 1h30m",
+      ],
+    );
+    assert.deepStrictEqual(
+      problemsOf(block({ oidcIssuerUrl: ISSUER, identityResourceGroup: "g", refreshInterval: "1d" })),
+      [
+        'workloadIdentity.refreshInterval: "1d" is not a duration ESO accepts: a positive Go duration such as 1h, 30m or 1h30m',
+      ],
+    );
+  });
+
+  it("returns no settings when the block has any problem, and the settings when it has none", () => {
+    const seen: string[] = [];
+    const report = (p: string, m: string) => seen.push(`${p}: ${m}`);
+    assert.strictEqual(readWorkloadIdentity(report, { oidcIssuerUrl: ISSUER }), undefined);
+    assert.strictEqual(seen.length, 1);
+    for (const bad of [
+      { identityResourceGroup: "g" },
+      { oidcIssuerUrl: ISSUER, identityResourceGroup: "g", location: "" },
+      { oidcIssuerUrl: ISSUER, identityResourceGroup: "g", refreshInterval: "2h" },
+      { oidcIssuerUrl: ISSUER, identityResourceGroup: "g", apiVersion: "x" },
+      { oidcIssuerUrl: ISSUER, identityResourceGroup: "g", other: 1 },
+    ]) {
+      assert.strictEqual(readWorkloadIdentity(report, bad), undefined, JSON.stringify(bad));
+    }
+    assert.deepStrictEqual(
+      readWorkloadIdentity(report, { oidcIssuerUrl: ISSUER, identityResourceGroup: "g" }),
+      {
+        oidcIssuerUrl: ISSUER,
+        identityResourceGroup: "g",
+        refreshInterval: "1h",
+        apiVersion: "external-secrets.io/v1",
+      },
+    );
+  });
+
+  it("reports a workload-identity registry without repositories once, without a condition to check", () => {
+    const config = wiConfig({ namespaces: { app: { registries: { acr: {} } } } });
+    assert.strictEqual(problemsOf(config).length, 1);
+    assert.match(problemsOf(config)[0], /^namespaces\.app\.registries\.acr\.repositories: /);
   });
 
   it("refuses an unknown auth and the token-only keys beside workloadIdentity", () => {

@@ -24,8 +24,8 @@ export function jwtExpiry(token: string): { expiresAt: Date } | { problem: strin
     return { problem: "its token's claims are not JSON" };
   }
   const exp = (claims as { exp?: unknown } | null)?.exp;
-  if (typeof exp !== "number" || !Number.isFinite(exp)) return { problem: "its token has no exp claim" };
-  return { expiresAt: new Date(exp * 1000) };
+  if (!Number.isFinite(exp)) return { problem: "its token has no exp claim" };
+  return { expiresAt: new Date((exp as number) * 1000) };
 }
 
 function duration(ms: number): string {
