@@ -168,6 +168,43 @@ describe("npm run plan", () => {
     });
   });
 
+  it("answers --help and -h with its help on stdout, exit 0, even beside a bad option; --stack=--help is a name", async () => {
+    const help = {
+      status: 0,
+      stdout:
+        USAGE +
+        "\n" +
+        "What a stack declares, offline: no cloud, cluster or credentials needed.\n" +
+        "\n" +
+        "  --stack <name>        the stack (dev, org/dev): reads Pulumi.<name>.yaml\n" +
+        "  --json                the plan as JSON\n" +
+        "  --out <file>          write the plan there instead of stdout\n" +
+        "  --project-dir <dir>   where Pulumi.<name>.yaml is (default: this project)\n" +
+        "  -h, --help            this help\n" +
+        "\n" +
+        "Exit status: 0 the plan; 1 a bad stack file or a password in plain text; 2 plan could not run.\n",
+      stderr: "",
+    };
+    assert.deepStrictEqual(
+      [
+        await planInProcess(["--help"]),
+        await planInProcess(["-h"]),
+        await planInProcess(["--stack", "dev", "--jsn", "--help"]),
+        await planInProcess(["--stack=--help"]),
+      ],
+      [
+        help,
+        help,
+        help,
+        {
+          status: 2,
+          stdout: "",
+          stderr: `plan: no stack file ${path.join(ROOT, "Pulumi.--help.yaml")}\n${USAGE}`,
+        },
+      ],
+    );
+  });
+
   it("rejects unknown options, a flag without its value, and a stack name that is a path", async () => {
     const runs = [
       await planInProcess(["--stack", "dev", "--jsn"]),

@@ -530,6 +530,36 @@ describe("verify", () => {
       );
     });
 
+    it("answers --help and -h with its help on stdout and exit 0, whatever else is given", async () => {
+      const help: Run = {
+        status: 0,
+        stdout:
+          USAGE +
+          "\n" +
+          "Does pull access work? The first form logs in to every registry of a .dockerconfigjson (or of a Secret\n" +
+          "that holds one); the second checks each namespace of a stack in the live cluster.\n" +
+          "\n" +
+          "  --dockerconfigjson <file>  a .dockerconfigjson, or a Secret (YAML or JSON) that holds one\n" +
+          "  --repository <name>        also check pull access to this repository (with --dockerconfigjson)\n" +
+          "  --stack <name>             the stack (dev, org/dev): reads Pulumi.<name>.yaml\n" +
+          "  --context <kube context>   the kubeconfig context to check (default: the current one)\n" +
+          "  --timeout-ms N             per request, 1 to 9999999\n" +
+          "  --project-dir <dir>        where Pulumi.<name>.yaml is (default: this project)\n" +
+          "  -h, --help                 this help\n" +
+          "\n" +
+          "Exit status: 0 all ok; 1 a check failed; 2 verify could not run.\n",
+        stderr: "",
+      };
+      assert.deepEqual(
+        [
+          await verifyInProcess(["--help"]),
+          await verifyInProcess(["-h"]),
+          await verifyInProcess(["--verbose", "-h"]),
+        ],
+        [help, help, help],
+      );
+    });
+
     it("exit 2 for a bad repository name, a bad timeout, neither or both of file and stack, an unknown option", async () => {
       const good = await writeFile("ok.json", dockerConfig({ [server]: userPass("alice", ALICE_PASSWORD) }));
       const runs = [

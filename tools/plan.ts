@@ -23,7 +23,7 @@ import {
   stackFilePath,
   stackName,
 } from "../components/stackFile";
-import { Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
+import { HelpRequested, Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
 import { Recorder, Registered, runProgram } from "./mockRuntime";
 
 const PROJECT = "registry-access";
@@ -152,6 +152,20 @@ export function formatPlan(plan: Plan): string {
 
 const USAGE = "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]";
 
+const HELP = [
+  USAGE,
+  "",
+  "What a stack declares, offline: no cloud, cluster or credentials needed.",
+  "",
+  "  --stack <name>        the stack (dev, org/dev): reads Pulumi.<name>.yaml",
+  "  --json                the plan as JSON",
+  "  --out <file>          write the plan there instead of stdout",
+  "  --project-dir <dir>   where Pulumi.<name>.yaml is (default: this project)",
+  "  -h, --help            this help",
+  "",
+  "Exit status: 0 the plan; 1 a bad stack file or a password in plain text; 2 plan could not run.",
+].join("\n");
+
 const OPTIONS = {
   stack: { type: "string" },
   json: { type: "boolean" },
@@ -251,6 +265,10 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO): Promis
   try {
     return await plan(readOptions(argv), io);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      io.out(`${HELP}\n`);
+      return 0;
+    }
     if (error instanceof UsageError) {
       io.err(`plan: ${error.message}\n${USAGE}\n`);
       return 2;
