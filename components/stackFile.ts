@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse, parseDocument } from "yaml";
+import { isScalar, LineCounter, parse, parseDocument, visit, type Document } from "yaml";
 
 /** The config namespace of every key this program reads: `registry-access:<key>`. */
 export const CONFIG_NAMESPACE = "registry-access";
@@ -102,16 +102,59 @@ const YAML_ERRORS: Readonly<Record<string, string>> = {
 
 interface YamlErrorLike {
   readonly code?: string;
+  readonly pos?: readonly number[];
   readonly linePos?: readonly { readonly line: number; readonly col: number }[];
 }
 
-/** `line 7, column 17: <what>`, from the error's position and code only. */
-function syntaxError(error: YamlErrorLike): string {
+/**
+ * A name as messages show it: in double quotes, with every character outside printable ASCII escaped
+ * (`"team\u200b-a"`, a Cyrillic `\u0441` that looks like `c`), so that what looks alike reads apart.
+ */
+export function quoted(name: string): string {
+  return JSON.stringify(name).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * For a DUPLICATE_KEY error, the key (a key is a name, never a credential) and the line of its first
+ * definition: `the key "x" is already defined in this map (at line 3)`. Undefined when the key is not a plain scalar.
+ */
+function duplicateKey(doc: Document, offset: number | undefined, lines: LineCounter): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const i = map.items.findIndex((p) => isScalar(p.key) && p.key.range?.[0] === offset);
+      if (i < 0) return undefined;
+      const key = map.items[i].key as { value: unknown };
+      const first = map.items.find((p) => isScalar(p.key) && p.key.value === key.value);
+      const at = isScalar(first?.key) && first.key.range ? lines.linePos(first.key.range[0]).line : undefined;
+      found = `the key ${quoted(String(key.value))} is already defined in this map${at !== undefined ? ` (at line ${at})` : ""}`;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** `line 7, column 17: <what>`, from the error's position and code only (a duplicate key also by its name). */
+function syntaxError(
+  error: YamlErrorLike,
+  duplicate?: (offset: number | undefined) => string | undefined,
+): string {
   const at = error.linePos?.[0];
   const where = at ? `line ${at.line}, column ${at.col}` : "somewhere";
   const code = error.code ?? "UNKNOWN";
+  const key = code === "DUPLICATE_KEY" ? duplicate?.(error.pos?.[0]) : undefined;
+  if (key !== undefined) return `${where}: ${key}`;
   return `${where}: ${YAML_ERRORS[code] ?? `a YAML error (${code})`}`;
 }
+
+/**
+ * YAML as the Pulumi CLI reads a stack file (Go's yaml.v3): merge keys (`<<: *defaults`) are honoured, the
+ * keys written beside them winning over the merged ones.
+ */
+const YAML_OPTIONS = { merge: true } as const;
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -147,9 +190,12 @@ export function readText(file: string, kind = "a stack file"): string {
  * syntax error (line and column, never the line's content), or with what is wrong with the document's shape.
  */
 export function parseStackConfig(text: string, name: string): Record<string, unknown> {
-  const doc = parseDocument(text);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
   const seen = new Set<string>();
-  const errors = doc.errors.map(syntaxError).filter((e) => !seen.has(e) && seen.add(e));
+  const errors = doc.errors
+    .map((e) => syntaxError(e, (offset) => duplicateKey(doc, offset, lineCounter)))
+    .filter((e) => !seen.has(e) && seen.add(e));
   if (errors.length > 0) {
     throw new StackFileError("invalid", listed(name, plural(errors.length, "YAML syntax error"), errors));
   }
@@ -253,7 +299,7 @@ export function locateStackFile(stack: string, projectDirs: readonly string[]): 
     if (project === undefined) continue;
     let configDir = dir;
     try {
-      const doc: unknown = parse(fs.readFileSync(project, "utf8"));
+      const doc: unknown = parse(fs.readFileSync(project, "utf8"), YAML_OPTIONS);
       if (isMap(doc) && typeof doc.stackConfigDir === "string")
         configDir = path.resolve(dir, doc.stackConfigDir);
     } catch {

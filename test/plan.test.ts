@@ -3,10 +3,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseSettings } from "../components/settings";
+import { parseSettings, setStackFileSource } from "../components/settings";
 import { passwordsInFile, readStackFile, stackFilePath } from "../components/stackFile";
-import { runProgram } from "../tools/mockRuntime";
+import { runProgram, stackConfig } from "../tools/mockRuntime";
 import { buildPlan, formatPlan, main } from "../tools/plan";
+import { MERGE_KEYS_SETTINGS, MERGE_KEYS_STACK } from "./support/mergeKeys";
 
 const ROOT = path.resolve(__dirname, "..");
 const PLAIN = "hunter2-plain-6d0a1f";
@@ -166,6 +167,57 @@ describe("npm run plan", () => {
       );
       assert.ok(!fs.readFileSync(out, "utf8").includes(PLAIN));
     });
+  });
+
+  it("plans a stack file with YAML merge keys as the program deploys it from Pulumi's config", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-merge-"));
+    const file = path.join(dir, "Pulumi.merge.yaml");
+    fs.writeFileSync(file, MERGE_KEYS_STACK);
+    assert.deepStrictEqual(await planInProcess(["--stack", "merge", "--project-dir", dir]), {
+      status: 0,
+      stdout: [
+        "stack merge: 3 namespaces, 28 resources in all",
+        "",
+        "qa",
+        "  delivery direct, secret regcred, 9 resources",
+        "  registries:",
+        "    othercompany.azurecr.io  (other, acr) token ra-merge-qa-8caa5dcf, repositories: qa/*",
+        "  service accounts: default (patched), builder (created)",
+        "",
+        "team-a",
+        "  delivery direct, secret regcred, 9 resources",
+        "  registries:",
+        "    mycompany.azurecr.io  (acr, acr) token ra-merge-team-a-1e5f38ce, repositories: team-a/*",
+        "  service accounts: default (patched), builder (created)",
+        "",
+        "team-b",
+        "  delivery direct, secret regcred, 9 resources",
+        "  registries:",
+        "    mycompany.azurecr.io  (acr, acr) token ra-merge-team-b-f4a909ce, repositories: team-a/*",
+        "  service accounts: default (patched), builder (created)",
+        "",
+      ].join("\n"),
+      stderr: "",
+    });
+    // The program under `pulumi up` gets the config with the merge keys resolved by the CLI (test/stackFile.test.ts
+    // compares with `pulumi config --json`), and reads the same file for its plain-text password check.
+    setStackFileSource(() => ({ name: "Pulumi.merge.yaml", config: readStackFile(file).config }));
+    try {
+      const run = await runProgram(stackConfig(MERGE_KEYS_SETTINGS), { stack: "merge" });
+      assert.strictEqual(run.recorder.resources.length, 28);
+      assert.deepStrictEqual(
+        run.recorder
+          .ofType("kubernetes:core/v1:Namespace")
+          .map((r) => [r.inputs.metadata.name, r.inputs.metadata.labels]),
+        [
+          ["qa", { owner: "platform", tier: "app" }],
+          ["team-a", { owner: "platform", tier: "app" }],
+          ["team-b", { owner: "platform", tier: "batch" }],
+        ],
+      );
+    } finally {
+      setStackFileSource();
+    }
   });
 
   it("answers --help and -h with its help on stdout, exit 0, even beside a bad option; --stack=--help is a name", async () => {
