@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { didYouMean, quoted } from "./messages";
 import { isScalar, LineCounter, parse, parseDocument, visit, type Document } from "yaml";
 
 /** The config namespace of every key this program reads: `registry-access:<key>`. */
@@ -107,17 +108,6 @@ interface YamlErrorLike {
 }
 
 /**
- * A name as messages show it: in double quotes, with every character outside printable ASCII escaped
- * (`"team\u200b-a"`, a Cyrillic `\u0441` that looks like `c`), so that what looks alike reads apart.
- */
-export function quoted(name: string): string {
-  return JSON.stringify(name).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-/**
  * For a DUPLICATE_KEY error, the key (a key is a name, never a credential) and the line of its first
  * definition: `the key "x" is already defined in this map (at line 3)`. Undefined when the key is not a plain scalar.
  */
@@ -149,6 +139,9 @@ function syntaxError(
   if (key !== undefined) return `${where}: ${key}`;
   return `${where}: ${YAML_ERRORS[code] ?? `a YAML error (${code})`}`;
 }
+
+/** The top-level keys of `Pulumi.<stack>.yaml` that the Pulumi CLI reads (its ProjectStack); it ignores others. */
+const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"];
 
 /**
  * YAML as the Pulumi CLI reads a stack file (Go's yaml.v3): merge keys (`<<: *defaults`) are honoured, the
@@ -210,6 +203,21 @@ export function parseStackConfig(text: string, name: string): Record<string, unk
     throw new StackFileError(
       "invalid",
       `${name}: expected a map with a config: key at the top, got ${kindOf(value)}`,
+    );
+  }
+  const unknown = Object.keys(value).filter((key) => !STACK_FILE_KEYS.includes(key));
+  if (unknown.length > 0) {
+    throw new StackFileError(
+      "invalid",
+      listed(
+        name,
+        plural(unknown.length, "unknown top-level key"),
+        unknown.map(
+          (key) =>
+            `${quoted(key)}: not a key of a stack file, which Pulumi ignores (with it the stack has no config); ` +
+            `${didYouMean(key, STACK_FILE_KEYS)}a stack file's keys: ${STACK_FILE_KEYS.join(", ")}`,
+        ),
+      ),
     );
   }
   const config = Object.hasOwn(value, "config") ? value.config : undefined;

@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseSettings } from "../components/settings";
-import { parseStackConfig, quoted, readStackFile, StackFileError } from "../components/stackFile";
+import { quoted } from "../components/messages";
+import { parseStackConfig, readStackFile, StackFileError } from "../components/stackFile";
 import { MERGE_KEYS_SETTINGS, MERGE_KEYS_STACK } from "./support/mergeKeys";
 
 const SECRET = "s3cr3t-pw-4b1c9e";
@@ -210,6 +211,42 @@ describe("stack file", () => {
         kind: "invalid",
         message: "Pulumi.a.yaml: expected a map with a config: key at the top, got a string",
       },
+    );
+  });
+
+  it("names an unknown top-level key (Pulumi ignores it, leaving the stack without config), with a near miss", () => {
+    const keys = "a stack file's keys: config, environment, secretsprovider, encryptedkey, encryptionsalt";
+    assert.deepStrictEqual(
+      errorOf(() =>
+        parseStackConfig(
+          `configuration:\n  registry-access:secretName: x\nsecretprovider: passphrase\nnotes: ${SECRET}\n`,
+          "Pulumi.dev.yaml",
+        ),
+      ),
+      {
+        kind: "invalid",
+        message:
+          "Pulumi.dev.yaml: 3 unknown top-level keys:\n" +
+          '  - "configuration": not a key of a stack file, which Pulumi ignores (with it the stack has no config); ' +
+          `did you mean \`config\`? ${keys}\n` +
+          '  - "secretprovider": not a key of a stack file, which Pulumi ignores (with it the stack has no config); ' +
+          `did you mean \`secretsprovider\`? ${keys}\n` +
+          '  - "notes": not a key of a stack file, which Pulumi ignores (with it the stack has no config); ' +
+          keys,
+      },
+    );
+    assert.deepStrictEqual(
+      errorOf(() => parseStackConfig("conf\u200big: {}\n", "P.yaml")).message,
+      "P.yaml: 1 unknown top-level key:\n" +
+        '  - "conf\\u200big": not a key of a stack file, which Pulumi ignores (with it the stack has no config); ' +
+        `did you mean \`config\`? ${keys}`,
+    );
+    assert.deepStrictEqual(
+      parseStackConfig(
+        "environment: [shared]\nsecretsprovider: passphrase\nencryptionsalt: x\nencryptedkey: y\n",
+        "P",
+      ),
+      {},
     );
   });
 
