@@ -29,14 +29,14 @@ export function editDistance(a: string, b: string): number {
 /** At most this many edits away, a key is taken for a misspelling of an allowed one. */
 export const NEAR_MISS_EDITS = 2;
 
-/** A prefix at least this long, of the given name or of an allowed one, also makes a near miss. */
+/** An allowed name at least this long that begins the given one also makes a near miss. */
 export const NEAR_MISS_PREFIX = 4;
 
 /**
  * The allowed name `given` most likely misspells: the nearest within NEAR_MISS_EDITS edits, the first declared
- * on a tie; else the first that begins the given one or that the given one begins (`configuration` for
- * `config`, `namespace` for `namespaces`), when the shorter has NEAR_MISS_PREFIX characters or more; else
- * undefined.
+ * on a tie; else the first of NEAR_MISS_PREFIX characters or more that begins the given one (`config` for
+ * `configuration`); else undefined. Not the other way round: `password` on an ACR registry is no
+ * misspelling of `passwordLifetimeDays`.
  */
 export function nearMiss(given: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
@@ -52,7 +52,7 @@ export function nearMiss(given: string, allowed: readonly string[]): string | un
   const g = given.toLowerCase();
   return allowed.find((name) => {
     const a = name.toLowerCase();
-    return Math.min(a.length, g.length) >= NEAR_MISS_PREFIX && (g.startsWith(a) || a.startsWith(g));
+    return a.length >= NEAR_MISS_PREFIX && g.startsWith(a);
   });
 }
 

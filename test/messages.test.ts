@@ -35,7 +35,7 @@ describe("messages", () => {
     );
   });
 
-  it("names a near miss: up to 2 edits, the nearest, the first on a tie; else a prefix of 4 or more", () => {
+  it("names a near miss: up to 2 edits, the nearest, the first on a tie; else an allowed prefix of 4 or more", () => {
     const allowed = ["type", "server", "resourceGroup", "registryName", "passwordLifetimeDays"];
     assert.deepStrictEqual(
       [
@@ -44,32 +44,20 @@ describe("messages", () => {
         nearMiss("resurcGrop", allowed), // 3 edits, and no prefix
         nearMiss("tyep", allowed),
         nearMiss("servr", allowed),
-        nearMiss("passwordLifetime", allowed), // a prefix of an allowed key
-        nearMiss("serverName", allowed), // an allowed key is its prefix
-        nearMiss("regi", allowed), // 4 characters begin registryName
-        nearMiss("reg", allowed), // 3 do not
+        nearMiss("password", allowed), // begins an allowed key: no misspelling of it
+        nearMiss("serverName", allowed), // an allowed key begins it
+        nearMiss("typeName", allowed), // one of 4 characters too
         nearMiss("anything", []),
       ],
-      [
-        "resourceGroup",
-        "resourceGroup",
-        undefined,
-        "type",
-        "server",
-        "passwordLifetimeDays",
-        "server",
-        "registryName",
-        undefined,
-        undefined,
-      ],
+      ["resourceGroup", "resourceGroup", undefined, "type", "server", undefined, "server", "type", undefined],
     );
     // Nearest wins over the first declared; on a tie the first declared.
     assert.strictEqual(nearMiss("abcd", ["abxy", "abcx"]), "abcx");
     assert.strictEqual(nearMiss("abcd", ["abcx", "abcy"]), "abcx");
-    // The prefix rule counts the shorter name: "conf" (4) begins "config"; "con" (3) does not.
+    // The prefix rule: an allowed name of 4 characters or more; of 3, no.
     assert.strictEqual(nearMiss("configuration", ["config"]), "config");
-    assert.strictEqual(nearMiss("conf", ["configuration"]), "configuration");
-    assert.strictEqual(nearMiss("con", ["configuration"]), undefined);
+    assert.strictEqual(nearMiss("conjuration", ["conj"]), "conj");
+    assert.strictEqual(nearMiss("conjuration", ["con"]), undefined);
   });
 
   it("says `did you mean` only for a near miss", () => {
