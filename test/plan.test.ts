@@ -11,7 +11,8 @@ import { MERGE_KEYS_SETTINGS, MERGE_KEYS_STACK } from "./support/mergeKeys";
 
 const ROOT = path.resolve(__dirname, "..");
 const PLAIN = "hunter2-plain-6d0a1f";
-const USAGE = "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]\n";
+const USAGE =
+  "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>] [--allow-missing-passwords]\n";
 
 /** The command in this process: its exit status and what it wrote. */
 async function planInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -146,9 +147,83 @@ describe("npm run plan", () => {
         ].join("\n"),
         stderr:
           "Pulumi.mixed.yaml: registries.hub.password is in plain text; encrypt it with " +
-          "`pulumi config set --stack myorg/mixed --secret --path 'registries.hub.password' <value>`\n",
+          "`pulumi config set --stack myorg/mixed --secret --path 'registries.hub.password' <value>`\n" +
+          "Pulumi.mixed.yaml: registries.quay.password is not set; set it with " +
+          "`pulumi config set --stack myorg/mixed --secret --path 'registries.quay.password' <value>` " +
+          "(or pass --allow-missing-passwords where it is set elsewhere)\n" +
+          "plan: failed: 1 password in plain text, 1 password not set; pulumi up would stop on them\n",
       });
       assert.ok(!JSON.stringify(run).includes(PLAIN), "the plain-text password is never shown");
+    });
+
+    it("exits 1 when a password is not set, with a summary line; --allow-missing-passwords plans it with 0", async () => {
+      const text = (more: string) =>
+        [
+          "config:",
+          "  registry-access:registries:",
+          "    gh: { type: static, server: ghcr.io, username: bot, password: { secure: v1:AAAAencrypted } }",
+          "    quay: { type: static, server: quay.io, username: bot }",
+          more,
+          "  registry-access:namespaces:",
+          "    app: { registries: { gh: {}, quay: {} } }",
+          "",
+        ].join("\n");
+      fs.writeFileSync(path.join(dir, "Pulumi.unset.yaml"), text(""));
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.unset2.yaml"),
+        text("    ecr: { type: static, server: ecr.example.com, username: bot }"),
+      );
+      const set = (stack: string, id: string) =>
+        `\`pulumi config set --stack ${stack} --secret --path 'registries.${id}.password' <value>\` ` +
+        "(or pass --allow-missing-passwords where it is set elsewhere)\n";
+      const runs = [
+        await planInProcess(["--stack", "unset", "--project-dir", dir]),
+        await planInProcess(["--stack", "unset2", "--project-dir", dir]),
+        await planInProcess(["--stack", "unset2", "--project-dir", dir, "--allow-missing-passwords"]),
+      ];
+      assert.deepStrictEqual(
+        runs.map((r) => ({ status: r.status, stderr: r.stderr })),
+        [
+          {
+            status: 1,
+            stderr:
+              `Pulumi.unset.yaml: registries.quay.password is not set; set it with ${set("unset", "quay")}` +
+              "plan: failed: 1 password not set; pulumi up would stop on it\n",
+          },
+          {
+            status: 1,
+            stderr:
+              `Pulumi.unset2.yaml: registries.ecr.password is not set; set it with ${set("unset2", "ecr")}` +
+              `Pulumi.unset2.yaml: registries.quay.password is not set; set it with ${set("unset2", "quay")}` +
+              "plan: failed: 2 passwords not set; pulumi up would stop on them\n",
+          },
+          { status: 0, stderr: "" },
+        ],
+      );
+      assert.match(runs[0].stdout, /quay\.io {2}\(quay, static\) user bot, password missing\n/);
+      assert.strictEqual(runs[2].stdout, runs[1].stdout);
+    });
+
+    it("a plain-text password alone: exit 1 and a summary naming it", async () => {
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.plain.yaml"),
+        "config:\n  registry-access:registries:\n" +
+          `    hub: { type: static, server: docker.io, username: bot, password: ${PLAIN} }\n` +
+          `    hub2: { type: static, server: quay.io, username: bot, password: ${PLAIN} }\n` +
+          "  registry-access:namespaces:\n    app: { registries: { hub: {} } }\n",
+      );
+      const run = await planInProcess([
+        "--stack",
+        "plain",
+        "--project-dir",
+        dir,
+        "--allow-missing-passwords",
+      ]);
+      assert.strictEqual(run.status, 1);
+      assert.strictEqual(
+        run.stderr.split("\n").slice(-2).join("\n"),
+        "plan: failed: 2 passwords in plain text; pulumi up would stop on them\n",
+      );
     });
 
     it("--json --out FILE writes the plan as JSON to the file, whatever npm prints on stdout", async () => {
@@ -232,9 +307,12 @@ describe("npm run plan", () => {
         "  --json                the plan as JSON\n" +
         "  --out <file>          write the plan there instead of stdout\n" +
         "  --project-dir <dir>   where Pulumi.<name>.yaml is (default: this project)\n" +
+        "  --allow-missing-passwords\n" +
+        "                        a password the stack file does not set is no failure (set elsewhere: Pulumi ESC)\n" +
         "  -h, --help            this help\n" +
         "\n" +
-        "Exit status: 0 the plan; 1 a bad stack file or a password in plain text; 2 plan could not run.\n",
+        "Exit status: 0 the plan; 1 a bad stack file, or a password in plain text or not set (pulumi up would\n" +
+        "stop on it); 2 plan could not run.\n",
       stderr: "",
     };
     assert.deepStrictEqual(
