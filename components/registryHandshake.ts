@@ -304,7 +304,16 @@ async function handshake(
       return rejected();
     }
   }
-  const codes = pull.status === 404 ? errorCodes(pull.body) : [];
+  let codes = pull.status === 404 ? errorCodes(pull.body) : [];
+  if (codes.includes("MANIFEST_UNKNOWN") && !codes.includes("NAME_UNKNOWN")) {
+    // Docker Distribution answers MANIFEST_UNKNOWN for a repository it does not know as for a missing tag; its
+    // tags list tells the two apart (404 NAME_UNKNOWN). ACR wants metadata_read for it: any other answer
+    // leaves the tag note.
+    const tags = await get(`${base}/v2/${repository}/tags/list`, auth?.header);
+    if (!isCheck(tags) && tags.status === 404 && errorCodes(tags.body).includes("NAME_UNKNOWN")) {
+      codes = ["NAME_UNKNOWN"];
+    }
+  }
   const yet = codes.includes("NAME_UNKNOWN")
     ? " (the repository does not exist yet)"
     : codes.includes("MANIFEST_UNKNOWN")

@@ -27,6 +27,7 @@ import {
   SERVICE_ACCOUNT,
   STATIC_REGISTRY,
 } from "./configSpec";
+import { didYouMean, quoted } from "./messages";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 import {
   checkRoleConditions,
@@ -156,7 +157,7 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a map";
-  return JSON.stringify(value);
+  return typeof value === "string" ? quoted(value) : JSON.stringify(value);
 }
 
 function isMap(value: unknown): value is Raw {
@@ -165,8 +166,11 @@ function isMap(value: unknown): value is Raw {
 
 /** A config key that does not need quoting in a `--path` expression is shown bare; others in brackets. */
 function child(path: string, key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${path}.${key}` : `${path}["${key}"]`;
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${path}.${key}` : `${path}[${quoted(key)}]`;
 }
+
+/** What `pulumi config set --path <path> '{}'` stores: a string, taken as an empty map wherever one belongs. */
+const EMPTY_MAP_TEXT = "{}";
 
 class Problems {
   readonly list: string[] = [];
@@ -179,14 +183,19 @@ class Problems {
         this.add(
           child(path, key),
           allowed.length
-            ? `unknown key; allowed here: ${allowed.join(", ")}`
+            ? `unknown key; ${didYouMean(key, allowed)}allowed here: ${allowed.join(", ")}`
             : "unknown key; this takes no options: use {}",
         );
       }
     }
   }
+  /**
+   * A map; also the text `{}`, which is what `pulumi config set --path '<path>' '{}'` stores (the CLI has no way
+   * to set an empty map), taken as the empty map it means.
+   */
   map(path: string, value: unknown): Raw | undefined {
     if (isMap(value)) return value;
+    if (value === EMPTY_MAP_TEXT) return {};
     this.add(path, `expected a map, got ${describe(value)}`);
     return undefined;
   }
@@ -224,7 +233,7 @@ function readServer(problems: Problems, path: string, value: unknown): string | 
   const server = problems.string(path, value, "the registry's host name");
   if (server === undefined) return undefined;
   if (isDockerHub(server) || SERVER_PATTERN.test(server)) return server;
-  problems.add(path, `${JSON.stringify(server)} is not a registry server: ${SERVER_RULE}`);
+  problems.add(path, `${quoted(server)} is not a registry server: ${SERVER_RULE}`);
   return undefined;
 }
 
@@ -322,7 +331,7 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
   if (registryName !== undefined && !ACR_NAME_PATTERN.test(registryName)) {
     problems.add(
       raw.registryName !== undefined ? `${path}.registryName` : `${path}.server`,
-      `${JSON.stringify(registryName)} is not an ACR registry name: 5 to 50 letters and digits` +
+      `${quoted(registryName)} is not an ACR registry name: 5 to 50 letters and digits` +
         (raw.registryName === undefined ? "; set registryName explicitly" : ""),
     );
     registryName = undefined;
@@ -393,15 +402,15 @@ function readRepositories(problems: Problems, path: string, value: unknown): str
     }
     const base = repo.endsWith("/*") ? repo.slice(0, -2) : repo;
     if (base.includes("*")) {
-      problems.add(at, `${JSON.stringify(repo)}: a '*' may only stand as a final '/*' (team-a/*)`);
+      problems.add(at, `${quoted(repo)}: a '*' may only stand as a final '/*' (team-a/*)`);
     } else if (!REPOSITORY_PATTERN.test(repo)) {
       problems.add(
         at,
-        `${JSON.stringify(repo)} is not an ACR repository name: lowercase letters and digits, ` +
+        `${quoted(repo)} is not an ACR repository name: lowercase letters and digits, ` +
           "with '.', '_' or '-' inside a component and '/' between components",
       );
     } else if (out.includes(repo)) {
-      problems.add(at, `${JSON.stringify(repo)} is listed twice`);
+      problems.add(at, `${quoted(repo)} is listed twice`);
     } else {
       out.push(repo);
     }
@@ -444,9 +453,9 @@ function readServiceAccounts(problems: Problems, path: string, value: unknown): 
       return;
     }
     if (!isObjectName(name)) {
-      problems.add(at, `${JSON.stringify(name)} is not a valid service account name: ${OBJECT_NAME_RULE}`);
+      problems.add(at, `${quoted(name)} is not a valid service account name: ${OBJECT_NAME_RULE}`);
     } else if (out.some((sa) => sa.name === name)) {
-      problems.add(at, `service account ${JSON.stringify(name)} is listed twice`);
+      problems.add(at, `service account ${quoted(name)} is listed twice`);
     } else if (name === "default" && create) {
       problems.add(
         at,
@@ -471,9 +480,9 @@ function readExtraSecrets(problems: Problems, path: string, value: unknown, secr
     if (typeof name !== "string" || !isObjectName(name)) {
       problems.add(at, `${describe(name)} is not a valid secret name: ${OBJECT_NAME_RULE}`);
     } else if (name === secretName) {
-      problems.add(at, `${JSON.stringify(name)} is the pull secret this program writes; it is always listed`);
+      problems.add(at, `${quoted(name)} is the pull secret this program writes; it is always listed`);
     } else if (out.includes(name)) {
-      problems.add(at, `${JSON.stringify(name)} is listed twice`);
+      problems.add(at, `${quoted(name)} is listed twice`);
     } else {
       out.push(name);
     }
@@ -492,7 +501,7 @@ function readNamespace(
   defaultDelivery: Delivery,
 ): NamespaceSettings | undefined {
   if (!isNamespaceName(name)) {
-    problems.add(path, `${JSON.stringify(name)} is not a valid namespace name: ${NAMESPACE_RULE}`);
+    problems.add(path, `${quoted(name)} is not a valid namespace name: ${NAMESPACE_RULE}`);
   }
   const raw = problems.map(path, value);
   if (!raw) return undefined;
@@ -515,8 +524,8 @@ function readNamespace(
         const known = [...registryTypes.keys()].sort();
         problems.add(
           at,
-          `no registry ${JSON.stringify(id)} is defined under registries` +
-            (known.length ? `; defined: ${known.join(", ")}` : ""),
+          `no registry ${quoted(id)} is defined under registries` +
+            (known.length ? `; ${didYouMean(id, known)}defined: ${known.join(", ")}` : ""),
         );
         continue;
       }
@@ -532,7 +541,7 @@ function readNamespace(
       } else if (options.repositories !== undefined) {
         problems.add(
           `${at}.repositories`,
-          `registry ${JSON.stringify(id)} is static: its credential reaches every repository it can, ` +
+          `registry ${quoted(id)} is static: its credential reaches every repository it can, ` +
             "so repositories apply only to acr registries; remove it",
         );
       } else {
@@ -544,7 +553,7 @@ function readNamespace(
       if (other !== undefined) {
         problems.add(
           at,
-          `registries ${JSON.stringify(other)} and ${JSON.stringify(id)} both use the server ${authsKey(registry.server)}; ` +
+          `registries ${quoted(other)} and ${quoted(id)} both use the server ${authsKey(registry.server)}; ` +
             "the kubelet would use only one of them, keep one",
         );
         continue;
@@ -602,7 +611,7 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
       if (name !== undefined && !KEY_VAULT_NAME_PATTERN.test(name)) {
         problems.add(
           `${path}.keyVault.name`,
-          `${JSON.stringify(name)} is not a Key Vault name: 3 to 24 letters, digits and single hyphens, starting with a letter`,
+          `${quoted(name)} is not a Key Vault name: 3 to 24 letters, digits and single hyphens, starting with a letter`,
         );
       }
       const resourceGroup = problems.string(
@@ -705,7 +714,7 @@ function checkRefreshAgainstRotation(
       if (refreshMs * 2 > overlapDays * 86_400_000) {
         problems.add(
           "externalSecrets.refreshInterval",
-          `${JSON.stringify(eso.refreshInterval)} is not well below registries.${registry.id}.passwordLifetimeDays - ` +
+          `${quoted(eso.refreshInterval)} is not well below registries.${registry.id}.passwordLifetimeDays - ` +
             `rotateAfterDays (${registry.passwordLifetimeDays} - ${registry.rotateAfterDays} = ${overlapDays} days): ` +
             `ESO must pick up a new password while the old one is valid; use at most half of it (${overlapDays * 12}h)`,
         );
@@ -764,7 +773,10 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, options: P
     if (head !== undefined && KNOWN_KEYS.includes(head)) {
       problems.add(key, pathWithoutPathFlag(key));
     } else {
-      problems.add(key, `unknown key registry-access:${key}; known keys: ${KNOWN_KEYS.join(", ")}`);
+      problems.add(
+        key,
+        `unknown key registry-access:${key}; ${didYouMean(key, KNOWN_KEYS)}known keys: ${KNOWN_KEYS.join(", ")}`,
+      );
     }
   }
 

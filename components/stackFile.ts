@@ -6,7 +6,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse, parseDocument } from "yaml";
+import { didYouMean, quoted } from "./messages";
+import { isScalar, LineCounter, parse, parseDocument, visit, type Document } from "yaml";
 
 /** The config namespace of every key this program reads: `registry-access:<key>`. */
 export const CONFIG_NAMESPACE = "registry-access";
@@ -102,16 +103,51 @@ const YAML_ERRORS: Readonly<Record<string, string>> = {
 
 interface YamlErrorLike {
   readonly code?: string;
+  readonly pos?: readonly number[];
   readonly linePos?: readonly { readonly line: number; readonly col: number }[];
 }
 
-/** `line 7, column 17: <what>`, from the error's position and code only. */
-function syntaxError(error: YamlErrorLike): string {
+/**
+ * For a DUPLICATE_KEY error, the key (a key is a name, never a credential) and the line of its first
+ * definition: `the key "x" is already defined in this map (at line 3)`. Undefined when the key is not a plain scalar.
+ */
+function duplicateKey(doc: Document, offset: number | undefined, lines: LineCounter): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const i = map.items.findIndex((p) => isScalar(p.key) && p.key.range?.[0] === offset);
+      if (i < 0) return undefined;
+      const key = map.items[i].key as { value: unknown };
+      const first = map.items.find((p) => isScalar(p.key) && p.key.value === key.value);
+      const at = isScalar(first?.key) && first.key.range ? lines.linePos(first.key.range[0]).line : undefined;
+      found = `the key ${quoted(String(key.value))} is already defined in this map${at !== undefined ? ` (at line ${at})` : ""}`;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** `line 7, column 17: <what>`, from the error's position and code only (a duplicate key also by its name). */
+function syntaxError(
+  error: YamlErrorLike,
+  duplicate?: (offset: number | undefined) => string | undefined,
+): string {
   const at = error.linePos?.[0];
   const where = at ? `line ${at.line}, column ${at.col}` : "somewhere";
   const code = error.code ?? "UNKNOWN";
+  const key = code === "DUPLICATE_KEY" ? duplicate?.(error.pos?.[0]) : undefined;
+  if (key !== undefined) return `${where}: ${key}`;
   return `${where}: ${YAML_ERRORS[code] ?? `a YAML error (${code})`}`;
 }
+
+/** The top-level keys of `Pulumi.<stack>.yaml` that the Pulumi CLI reads (its ProjectStack); it ignores others. */
+const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"];
+
+/**
+ * YAML as the Pulumi CLI reads a stack file (Go's yaml.v3): merge keys (`<<: *defaults`) are honoured, the
+ * keys written beside them winning over the merged ones.
+ */
+const YAML_OPTIONS = { merge: true } as const;
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -147,9 +183,12 @@ export function readText(file: string, kind = "a stack file"): string {
  * syntax error (line and column, never the line's content), or with what is wrong with the document's shape.
  */
 export function parseStackConfig(text: string, name: string): Record<string, unknown> {
-  const doc = parseDocument(text);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
   const seen = new Set<string>();
-  const errors = doc.errors.map(syntaxError).filter((e) => !seen.has(e) && seen.add(e));
+  const errors = doc.errors
+    .map((e) => syntaxError(e, (offset) => duplicateKey(doc, offset, lineCounter)))
+    .filter((e) => !seen.has(e) && seen.add(e));
   if (errors.length > 0) {
     throw new StackFileError("invalid", listed(name, plural(errors.length, "YAML syntax error"), errors));
   }
@@ -164,6 +203,21 @@ export function parseStackConfig(text: string, name: string): Record<string, unk
     throw new StackFileError(
       "invalid",
       `${name}: expected a map with a config: key at the top, got ${kindOf(value)}`,
+    );
+  }
+  const unknown = Object.keys(value).filter((key) => !STACK_FILE_KEYS.includes(key));
+  if (unknown.length > 0) {
+    throw new StackFileError(
+      "invalid",
+      listed(
+        name,
+        plural(unknown.length, "unknown top-level key"),
+        unknown.map(
+          (key) =>
+            `${quoted(key)}: not a key of a stack file, which Pulumi ignores (with it the stack has no config); ` +
+            `${didYouMean(key, STACK_FILE_KEYS)}a stack file's keys: ${STACK_FILE_KEYS.join(", ")}`,
+        ),
+      ),
     );
   }
   const config = Object.hasOwn(value, "config") ? value.config : undefined;
@@ -253,7 +307,7 @@ export function locateStackFile(stack: string, projectDirs: readonly string[]): 
     if (project === undefined) continue;
     let configDir = dir;
     try {
-      const doc: unknown = parse(fs.readFileSync(project, "utf8"));
+      const doc: unknown = parse(fs.readFileSync(project, "utf8"), YAML_OPTIONS);
       if (isMap(doc) && typeof doc.stackConfigDir === "string")
         configDir = path.resolve(dir, doc.stackConfigDir);
     } catch {

@@ -3,14 +3,16 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseSettings } from "../components/settings";
+import { parseSettings, setStackFileSource } from "../components/settings";
 import { passwordsInFile, readStackFile, stackFilePath } from "../components/stackFile";
-import { runProgram } from "../tools/mockRuntime";
+import { runProgram, stackConfig } from "../tools/mockRuntime";
 import { buildPlan, formatPlan, main } from "../tools/plan";
+import { MERGE_KEYS_SETTINGS, MERGE_KEYS_STACK } from "./support/mergeKeys";
 
 const ROOT = path.resolve(__dirname, "..");
 const PLAIN = "hunter2-plain-6d0a1f";
-const USAGE = "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]\n";
+const USAGE =
+  "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>] [--allow-missing-passwords]\n";
 
 /** The command in this process: its exit status and what it wrote. */
 async function planInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -145,9 +147,83 @@ describe("npm run plan", () => {
         ].join("\n"),
         stderr:
           "Pulumi.mixed.yaml: registries.hub.password is in plain text; encrypt it with " +
-          "`pulumi config set --stack myorg/mixed --secret --path 'registries.hub.password' <value>`\n",
+          "`pulumi config set --stack myorg/mixed --secret --path 'registries.hub.password' <value>`\n" +
+          "Pulumi.mixed.yaml: registries.quay.password is not set; set it with " +
+          "`pulumi config set --stack myorg/mixed --secret --path 'registries.quay.password' <value>` " +
+          "(or pass --allow-missing-passwords where it is set elsewhere)\n" +
+          "plan: failed: 1 password in plain text, 1 password not set; pulumi up would stop on them\n",
       });
       assert.ok(!JSON.stringify(run).includes(PLAIN), "the plain-text password is never shown");
+    });
+
+    it("exits 1 when a password is not set, with a summary line; --allow-missing-passwords plans it with 0", async () => {
+      const text = (more: string) =>
+        [
+          "config:",
+          "  registry-access:registries:",
+          "    gh: { type: static, server: ghcr.io, username: bot, password: { secure: v1:AAAAencrypted } }",
+          "    quay: { type: static, server: quay.io, username: bot }",
+          more,
+          "  registry-access:namespaces:",
+          "    app: { registries: { gh: {}, quay: {} } }",
+          "",
+        ].join("\n");
+      fs.writeFileSync(path.join(dir, "Pulumi.unset.yaml"), text(""));
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.unset2.yaml"),
+        text("    ecr: { type: static, server: ecr.example.com, username: bot }"),
+      );
+      const set = (stack: string, id: string) =>
+        `\`pulumi config set --stack ${stack} --secret --path 'registries.${id}.password' <value>\` ` +
+        "(or pass --allow-missing-passwords where it is set elsewhere)\n";
+      const runs = [
+        await planInProcess(["--stack", "unset", "--project-dir", dir]),
+        await planInProcess(["--stack", "unset2", "--project-dir", dir]),
+        await planInProcess(["--stack", "unset2", "--project-dir", dir, "--allow-missing-passwords"]),
+      ];
+      assert.deepStrictEqual(
+        runs.map((r) => ({ status: r.status, stderr: r.stderr })),
+        [
+          {
+            status: 1,
+            stderr:
+              `Pulumi.unset.yaml: registries.quay.password is not set; set it with ${set("unset", "quay")}` +
+              "plan: failed: 1 password not set; pulumi up would stop on it\n",
+          },
+          {
+            status: 1,
+            stderr:
+              `Pulumi.unset2.yaml: registries.ecr.password is not set; set it with ${set("unset2", "ecr")}` +
+              `Pulumi.unset2.yaml: registries.quay.password is not set; set it with ${set("unset2", "quay")}` +
+              "plan: failed: 2 passwords not set; pulumi up would stop on them\n",
+          },
+          { status: 0, stderr: "" },
+        ],
+      );
+      assert.match(runs[0].stdout, /quay\.io {2}\(quay, static\) user bot, password missing\n/);
+      assert.strictEqual(runs[2].stdout, runs[1].stdout);
+    });
+
+    it("a plain-text password alone: exit 1 and a summary naming it", async () => {
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.plain.yaml"),
+        "config:\n  registry-access:registries:\n" +
+          `    hub: { type: static, server: docker.io, username: bot, password: ${PLAIN} }\n` +
+          `    hub2: { type: static, server: quay.io, username: bot, password: ${PLAIN} }\n` +
+          "  registry-access:namespaces:\n    app: { registries: { hub: {} } }\n",
+      );
+      const run = await planInProcess([
+        "--stack",
+        "plain",
+        "--project-dir",
+        dir,
+        "--allow-missing-passwords",
+      ]);
+      assert.strictEqual(run.status, 1);
+      assert.strictEqual(
+        run.stderr.split("\n").slice(-2).join("\n"),
+        "plan: failed: 2 passwords in plain text; pulumi up would stop on them\n",
+      );
     });
 
     it("--json --out FILE writes the plan as JSON to the file, whatever npm prints on stdout", async () => {
@@ -166,6 +242,97 @@ describe("npm run plan", () => {
       );
       assert.ok(!fs.readFileSync(out, "utf8").includes(PLAIN));
     });
+  });
+
+  it("plans a stack file with YAML merge keys as the program deploys it from Pulumi's config", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-merge-"));
+    const file = path.join(dir, "Pulumi.merge.yaml");
+    fs.writeFileSync(file, MERGE_KEYS_STACK);
+    assert.deepStrictEqual(await planInProcess(["--stack", "merge", "--project-dir", dir]), {
+      status: 0,
+      stdout: [
+        "stack merge: 3 namespaces, 28 resources in all",
+        "",
+        "qa",
+        "  delivery direct, secret regcred, 9 resources",
+        "  registries:",
+        "    othercompany.azurecr.io  (other, acr) token ra-merge-qa-8caa5dcf, repositories: qa/*",
+        "  service accounts: default (patched), builder (created)",
+        "",
+        "team-a",
+        "  delivery direct, secret regcred, 9 resources",
+        "  registries:",
+        "    mycompany.azurecr.io  (acr, acr) token ra-merge-team-a-1e5f38ce, repositories: team-a/*",
+        "  service accounts: default (patched), builder (created)",
+        "",
+        "team-b",
+        "  delivery direct, secret regcred, 9 resources",
+        "  registries:",
+        "    mycompany.azurecr.io  (acr, acr) token ra-merge-team-b-f4a909ce, repositories: team-a/*",
+        "  service accounts: default (patched), builder (created)",
+        "",
+      ].join("\n"),
+      stderr: "",
+    });
+    // The program under `pulumi up` gets the config with the merge keys resolved by the CLI (test/stackFile.test.ts
+    // compares with `pulumi config --json`), and reads the same file for its plain-text password check.
+    setStackFileSource(() => ({ name: "Pulumi.merge.yaml", config: readStackFile(file).config }));
+    try {
+      const run = await runProgram(stackConfig(MERGE_KEYS_SETTINGS), { stack: "merge" });
+      assert.strictEqual(run.recorder.resources.length, 28);
+      assert.deepStrictEqual(
+        run.recorder
+          .ofType("kubernetes:core/v1:Namespace")
+          .map((r) => [r.inputs.metadata.name, r.inputs.metadata.labels]),
+        [
+          ["qa", { owner: "platform", tier: "app" }],
+          ["team-a", { owner: "platform", tier: "app" }],
+          ["team-b", { owner: "platform", tier: "batch" }],
+        ],
+      );
+    } finally {
+      setStackFileSource();
+    }
+  });
+
+  it("answers --help and -h with its help on stdout, exit 0, even beside a bad option; --stack=--help is a name", async () => {
+    const help = {
+      status: 0,
+      stdout:
+        USAGE +
+        "\n" +
+        "What a stack declares, offline: no cloud, cluster or credentials needed.\n" +
+        "\n" +
+        "  --stack <name>        the stack (dev, org/dev): reads Pulumi.<name>.yaml\n" +
+        "  --json                the plan as JSON\n" +
+        "  --out <file>          write the plan there instead of stdout\n" +
+        "  --project-dir <dir>   where Pulumi.<name>.yaml is (default: this project)\n" +
+        "  --allow-missing-passwords\n" +
+        "                        a password the stack file does not set is no failure (set elsewhere: Pulumi ESC)\n" +
+        "  -h, --help            this help\n" +
+        "\n" +
+        "Exit status: 0 the plan; 1 a bad stack file, or a password in plain text or not set (pulumi up would\n" +
+        "stop on it); 2 plan could not run.\n",
+      stderr: "",
+    };
+    assert.deepStrictEqual(
+      [
+        await planInProcess(["--help"]),
+        await planInProcess(["-h"]),
+        await planInProcess(["--stack", "dev", "--jsn", "--help"]),
+        await planInProcess(["--stack=--help"]),
+      ],
+      [
+        help,
+        help,
+        help,
+        {
+          status: 2,
+          stdout: "",
+          stderr: `plan: no stack file ${path.join(ROOT, "Pulumi.--help.yaml")}\n${USAGE}`,
+        },
+      ],
+    );
   });
 
   it("rejects unknown options, a flag without its value, and a stack name that is a path", async () => {

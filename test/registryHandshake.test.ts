@@ -165,18 +165,19 @@ describe("checkRegistryLogin with HTTP Basic (Docker Distribution, htpasswd)", (
   });
 
   // Distribution answers a manifest of a repository that does not exist with MANIFEST_UNKNOWN, as it does a
-  // missing tag: both are authorized reads that found nothing, so both pass.
-  for (const [repository, what] of [
-    ["team/tagged", "images, but none tagged latest"],
-    ["team/not-yet", "a repository not pushed yet"],
+  // missing tag: both are authorized reads that found nothing, so both pass; its tags list (404 NAME_UNKNOWN)
+  // tells which.
+  for (const [repository, what, note] of [
+    ["team/tagged", "images, but none tagged latest", 'it has no tag "latest"'],
+    ["team/not-yet", "a repository not pushed yet", "the repository does not exist yet"],
   ]) {
-    it(`counts 404 MANIFEST_UNKNOWN (${what}) as authorized, and says there is no tag latest`, async () => {
+    it(`counts 404 MANIFEST_UNKNOWN (${what}) as authorized, and says which from the tags list`, async () => {
       assert.deepEqual(await checkRegistryLogin(alice, { repository }), {
         ok: true,
         server: registry.server,
         detail:
           `registry ${registry.server} accepted the credentials for user "alice" and allows pulling ` +
-          `repository "${repository}" (it has no tag "latest")`,
+          `repository "${repository}" (${note})`,
       });
     });
   }

@@ -159,7 +159,7 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
         ),
         ["/config additionalProperties"],
         [
-          "secretname: unknown key registry-access:secretname; known keys: registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring",
+          "secretname: unknown key registry-access:secretname; did you mean `secretName`? known keys: registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring",
         ],
       ],
       [

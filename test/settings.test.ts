@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings, plaintextPasswordWarning } from "../components/settings";
-import { CANARY, staticSettings, problemsOf } from "./support/fixtures";
+import { acrSettings, CANARY, staticSettings, problemsOf } from "./support/fixtures";
 import { valueOf } from "../tools/mockRuntime";
 
 function withNamespace(ns: Record<string, unknown>): Record<string, unknown> {
@@ -312,5 +312,76 @@ describe("settings", () => {
     })();
     assert.ok(message.includes("registries.dockerhub.password: expected a string (not shown)"), message);
     for (const canary of Object.values(CANARY)) assert.ok(!message.includes(canary), "credential leaked");
+  });
+});
+
+describe("settings: messages a tired operator reads right", () => {
+  const NS_RULE =
+    "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
+
+  it("escapes invisible and look-alike characters in names and in the paths that name them", () => {
+    const raw = staticSettings();
+    raw.namespaces = {
+      "team\u200b-a": { registries: { dockerhub: {} } },
+      "\u0441i": { registries: { dоckerhub: {} } },
+    };
+    assert.deepStrictEqual(problemsOf(raw), [
+      `namespaces["team\\u200b-a"]: "team\\u200b-a" is not a valid namespace name: ${NS_RULE}`,
+      `namespaces["\\u0441i"]: "\\u0441i" is not a valid namespace name: ${NS_RULE}`,
+      'namespaces["\\u0441i"].registries["d\\u043eckerhub"]: no registry "d\\u043eckerhub" is defined under ' +
+        "registries; did you mean `dockerhub`? defined: dockerhub, gcr, ghcr",
+    ]);
+  });
+
+  it("names the near miss of an unknown key at its path, and of an undefined registry id", () => {
+    const raw = acrSettings();
+    const registries = raw.registries as Record<string, Record<string, unknown>>;
+    registries.acr = { ...registries.acr, resourcegroup: "rg", rotateAfterDay: 30 };
+    raw.namespace = {};
+    raw.secretname = "x";
+    raw.zzz = 1;
+    raw.namespaces = {
+      "team-a": { registries: { dockerhb: {}, acr: { repositorys: ["a"] } }, label: { a: "b" } },
+    };
+    const known =
+      "known keys: registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
+    const acrKeys =
+      "allowed here: type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation, auth";
+    assert.deepStrictEqual(problemsOf(raw), [
+      `namespace: unknown key registry-access:namespace; did you mean \`namespaces\`? ${known}`,
+      `secretname: unknown key registry-access:secretname; did you mean \`secretName\`? ${known}`,
+      `zzz: unknown key registry-access:zzz; ${known}`,
+      `registries.acr.resourcegroup: unknown key; did you mean \`resourceGroup\`? ${acrKeys}`,
+      `registries.acr.rotateAfterDay: unknown key; did you mean \`rotateAfterDays\`? ${acrKeys}`,
+      "namespaces.team-a.label: unknown key; did you mean `labels`? allowed here: registries, serviceAccounts, " +
+        "labels, annotations, extraImagePullSecrets, delivery",
+      "namespaces.team-a.registries.acr.repositorys: unknown key; did you mean `repositories`? allowed here: repositories",
+      "namespaces.team-a.registries.acr.repositories: missing; list the repositories this namespace may pull " +
+        "(names, or a prefix ending in /*)",
+      'namespaces.team-a.registries.dockerhb: no registry "dockerhb" is defined under registries; ' +
+        "did you mean `dockerhub`? defined: acr, dockerhub, gcr, ghcr",
+    ]);
+  });
+
+  it("takes the text {} (what `pulumi config set --path ... '{}'` stores) as an empty map, nothing else", () => {
+    const raw = staticSettings();
+    raw.namespaces = { app: { registries: { dockerhub: "{}" }, labels: "{}", annotations: "{}" } };
+    const app = parseSettings(raw).namespaces[0];
+    assert.deepStrictEqual(
+      [app.registries.map((r) => r.registry.id), app.labels, app.annotations],
+      [["dockerhub"], {}, {}],
+    );
+    raw.namespaces = { app: { registries: { dockerhub: "{ }", ghcr: "[]" }, labels: "{}x" } };
+    assert.deepStrictEqual(problemsOf(raw), [
+      'namespaces.app.registries.dockerhub: expected a map, got "{ }"',
+      'namespaces.app.registries.ghcr: expected a map, got "[]"',
+      'namespaces.app.labels: expected a map, got "{}x"',
+    ]);
+    // Under registries a string is never quoted (it may be a credential set at the wrong path), {} included.
+    raw.registries = { ...(raw.registries as object), extra: "{}" };
+    raw.namespaces = { app: { registries: { dockerhub: {} } } };
+    assert.deepStrictEqual(problemsOf(raw), [
+      "registries.extra: expected a map, got a string (not shown: it may be a credential set at the wrong path)",
+    ]);
   });
 });

@@ -496,17 +496,34 @@ describe("verify", () => {
       assert.deepEqual(run, { status: 0, stdout: `ok    ${server}  user alice\n`, stderr: "" });
     });
 
-    it("--repository on a repository that does not exist says so on the ok line (a typo would pass silently)", async () => {
+    it("--repository on a repository the registry does not hold fails (a typo); one with no tag latest passes", async () => {
       const file = await writeFile(
         "typo.json",
         dockerConfig({ [server]: userPass("alice", ALICE_PASSWORD) }),
       );
-      // Distribution answers a manifest of a repository it does not know with MANIFEST_UNKNOWN, not NAME_UNKNOWN.
-      assert.deepEqual(await verifyInProcess(["--dockerconfigjson", file, "--repository", "team/ap"]), {
-        status: 0,
-        stdout: `ok    ${server}  user alice (the repository has no tag "latest")\n`,
-        stderr: "",
-      });
+      await registry.pushTinyImage({ username: "alice", password: ALICE_PASSWORD }, "team/tagged", "v1");
+      // Distribution answers a manifest of a repository it does not know with MANIFEST_UNKNOWN, as for a missing
+      // tag; its tags list answers NAME_UNKNOWN for the unknown repository only.
+      assert.deepEqual(
+        [
+          await verifyInProcess(["--dockerconfigjson", file, "--repository", "team/ap"]),
+          await verifyInProcess(["--dockerconfigjson", file, "--repository", "team/tagged"]),
+        ],
+        [
+          {
+            status: 1,
+            stdout:
+              `FAIL  ${server}  no such repository team/ap: the registry let user alice in and answered ` +
+              "NAME_UNKNOWN for it; check the name (or push to it first)\n",
+            stderr: "",
+          },
+          {
+            status: 0,
+            stdout: `ok    ${server}  user alice (the repository has no tag "latest")\n`,
+            stderr: "",
+          },
+        ],
+      );
     });
 
     it("exit 2 for a missing file and for bad JSON, which is never quoted", async () => {
@@ -527,6 +544,36 @@ describe("verify", () => {
       assert.deepEqual(
         await verifyInProcess(["--dockerconfigjson", dir]),
         usage(`cannot read ${dir}: it is a directory, not a Docker config file`),
+      );
+    });
+
+    it("answers --help and -h with its help on stdout and exit 0, whatever else is given", async () => {
+      const help: Run = {
+        status: 0,
+        stdout:
+          USAGE +
+          "\n" +
+          "Does pull access work? The first form logs in to every registry of a .dockerconfigjson (or of a Secret\n" +
+          "that holds one); the second checks each namespace of a stack in the live cluster.\n" +
+          "\n" +
+          "  --dockerconfigjson <file>  a .dockerconfigjson, or a Secret (YAML or JSON) that holds one\n" +
+          "  --repository <name>        also check pull access to this repository (with --dockerconfigjson)\n" +
+          "  --stack <name>             the stack (dev, org/dev): reads Pulumi.<name>.yaml\n" +
+          "  --context <kube context>   the kubeconfig context to check (default: the current one)\n" +
+          "  --timeout-ms N             per request, 1 to 9999999\n" +
+          "  --project-dir <dir>        where Pulumi.<name>.yaml is (default: this project)\n" +
+          "  -h, --help                 this help\n" +
+          "\n" +
+          "Exit status: 0 all ok; 1 a check failed; 2 verify could not run.\n",
+        stderr: "",
+      };
+      assert.deepEqual(
+        [
+          await verifyInProcess(["--help"]),
+          await verifyInProcess(["-h"]),
+          await verifyInProcess(["--verbose", "-h"]),
+        ],
+        [help, help, help],
       );
     });
 
@@ -578,10 +625,12 @@ describe("verify", () => {
       assert.deepEqual(run, { status: 0, stdout: `ok    ${server}  user ns-team-a\n`, stderr: "" });
     });
 
-    it("--repository passes for an in-scope repository with no image yet, and says it does not exist", async () => {
+    it("--repository fails for an in-scope repository with no image yet: the registry holds no such repository", async () => {
       assert.deepEqual(await verifyInProcess(["--dockerconfigjson", file, "--repository", "team-a/new"]), {
-        status: 0,
-        stdout: `ok    ${server}  user ns-team-a (the repository does not exist yet)\n`,
+        status: 1,
+        stdout:
+          `FAIL  ${server}  no such repository team-a/new: the registry let user ns-team-a in and answered ` +
+          "NAME_UNKNOWN for it; check the name (or push to it first)\n",
         stderr: "",
       });
     });

@@ -20,11 +20,26 @@ export class UsageError extends Error {
   }
 }
 
-/** The values of the command line's options (no positionals); an unknown or malformed option is a UsageError. */
+/** `--help` or `-h` was given: the command prints its help on stdout and exits 0, whatever else was given. */
+export class HelpRequested extends Error {
+  constructor() {
+    super("help requested");
+    this.name = "HelpRequested";
+  }
+}
+
+/**
+ * The values of the command line's options (no positionals); an unknown or malformed option is a UsageError.
+ * `--help` or `-h` anywhere (not as an option's value) throws HelpRequested, before any other problem is named.
+ */
 export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
   argv: readonly string[],
   options: T,
 ) {
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, tokens: true });
+  if (tokens.some((t) => t.kind === "option" && (t.name === "help" || t.name === "h"))) {
+    throw new HelpRequested();
+  }
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (error) {

@@ -1,13 +1,15 @@
 /**
- * npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]
+ * npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>] [--allow-missing-passwords]
  *
  * What a stack declares, offline: reads Pulumi.<name>.yaml, runs the program under Pulumi's mock runtime with
  * no cloud, cluster or credentials, and prints per namespace its registries (and ACR repositories), service
  * accounts, secret name, delivery and resource count. Secure values are never needed: each static password
  * shows as missing, [secret] (encrypted) or PLAIN TEXT, read from the file itself.
  *
- * Exit status: 0 the plan; 1 a bad stack file (its validation or YAML errors) or a password in plain text
- * (the plan is still printed); 2 plan could not run (options, no stack file, an unreadable one).
+ * Exit status: 0 the plan; 1 a bad stack file (its validation or YAML errors), a password in plain text or one
+ * not set, on which `pulumi up` would stop (the plan is still printed, and a last line sums up why it failed);
+ * 2 plan could not run (options, no stack file, an unreadable one). `--allow-missing-passwords` lets a stack
+ * whose passwords are set elsewhere (a Pulumi ESC environment) plan without them.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -25,7 +27,7 @@ import {
   stackFilePath,
   stackName,
 } from "../components/stackFile";
-import { Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
+import { HelpRequested, Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
 import { Recorder, Registered, runProgram } from "./mockRuntime";
 
 const PROJECT = "registry-access";
@@ -187,13 +189,32 @@ export function formatPlan(plan: Plan): string {
   return lines.join("\n");
 }
 
-const USAGE = "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>]";
+const USAGE =
+  "usage: npm run -s plan -- --stack <name> [--json] [--out <file>] [--project-dir <dir>] [--allow-missing-passwords]";
+
+const HELP = [
+  USAGE,
+  "",
+  "What a stack declares, offline: no cloud, cluster or credentials needed.",
+  "",
+  "  --stack <name>        the stack (dev, org/dev): reads Pulumi.<name>.yaml",
+  "  --json                the plan as JSON",
+  "  --out <file>          write the plan there instead of stdout",
+  "  --project-dir <dir>   where Pulumi.<name>.yaml is (default: this project)",
+  "  --allow-missing-passwords",
+  "                        a password the stack file does not set is no failure (set elsewhere: Pulumi ESC)",
+  "  -h, --help            this help",
+  "",
+  "Exit status: 0 the plan; 1 a bad stack file, or a password in plain text or not set (pulumi up would",
+  "stop on it); 2 plan could not run.",
+].join("\n");
 
 const OPTIONS = {
   stack: { type: "string" },
   json: { type: "boolean" },
   out: { type: "string" },
   "project-dir": { type: "string" },
+  "allow-missing-passwords": { type: "boolean" },
 } as const;
 
 interface Options {
@@ -204,6 +225,8 @@ interface Options {
   readonly json: boolean;
   readonly out?: string;
   readonly projectDir: string;
+  /** A static password the stack file does not set is no failure. */
+  readonly allowMissingPasswords: boolean;
 }
 
 function readOptions(argv: readonly string[]): Options {
@@ -221,7 +244,12 @@ function readOptions(argv: readonly string[]): Options {
     json: values.json ?? false,
     ...(values.out !== undefined ? { out: values.out } : {}),
     projectDir: projectDir !== undefined ? path.resolve(projectDir) : path.resolve(__dirname, ".."),
+    allowMissingPasswords: values["allow-missing-passwords"] ?? false,
   };
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 async function plan(options: Options, io: Io): Promise<number> {
@@ -240,14 +268,25 @@ async function plan(options: Options, io: Io): Promise<number> {
     io.err(`${error.message}\n`);
     return 1;
   }
-  const plainText = Object.keys(passwords)
-    .filter((id) => passwords[id] === "plaintext")
-    .sort();
-  const encrypt = plainText.map(
-    (id) =>
-      `${path.basename(file)}: registries.${id}.password is in plain text; encrypt it with ` +
-      `\`pulumi config set --stack ${options.stackArg} --secret --path 'registries.${id}.password' <value>\`\n`,
-  );
+  const where = (state: PasswordInFile) =>
+    Object.keys(passwords)
+      .filter((id) => passwords[id] === state)
+      .sort();
+  const setCommand = (id: string) =>
+    `\`pulumi config set --stack ${options.stackArg} --secret --path 'registries.${id}.password' <value>\``;
+  const plainText = where("plaintext");
+  const notSet = options.allowMissingPasswords ? [] : where("missing");
+  const encrypt = [
+    ...plainText.map(
+      (id) =>
+        `${path.basename(file)}: registries.${id}.password is in plain text; encrypt it with ${setCommand(id)}\n`,
+    ),
+    ...notSet.map(
+      (id) =>
+        `${path.basename(file)}: registries.${id}.password is not set; set it with ${setCommand(id)} ` +
+        "(or pass --allow-missing-passwords where it is set elsewhere)\n",
+    ),
+  ];
   let settings: Settings;
   try {
     settings = parseSettings(stackFile.settings);
@@ -280,7 +319,15 @@ async function plan(options: Options, io: Io): Promise<number> {
     io.out(text);
   }
   io.err(encrypt.join(""));
-  return plainText.length > 0 ? 1 : 0;
+  if (plainText.length + notSet.length === 0) return 0;
+  const why = [
+    ...(plainText.length > 0 ? [`${count(plainText.length, "password", "passwords")} in plain text`] : []),
+    ...(notSet.length > 0 ? [`${count(notSet.length, "password", "passwords")} not set`] : []),
+  ];
+  io.err(
+    `plan: failed: ${why.join(", ")}; pulumi up would stop on ${plainText.length + notSet.length === 1 ? "it" : "them"}\n`,
+  );
+  return 1;
 }
 
 /** The whole command: its exit status. Throws only for a bug (a usage problem is reported and gives 2). */
@@ -288,6 +335,10 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO): Promis
   try {
     return await plan(readOptions(argv), io);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      io.out(`${HELP}\n`);
+      return 0;
+    }
     if (error instanceof UsageError) {
       io.err(`plan: ${error.message}\n${USAGE}\n`);
       return 2;

@@ -21,7 +21,7 @@ import {
   stackName,
   type StackFile,
 } from "../components/stackFile";
-import { Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
+import { HelpRequested, Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
 import {
   checkNamespace,
   ExpectedNamespace,
@@ -43,6 +43,23 @@ import {
 const USAGE = [
   "usage: npm run verify -- --dockerconfigjson <file> [--repository <name>] [--timeout-ms N]",
   "       npm run verify -- --stack <name> [--context <kube context>] [--timeout-ms N] [--project-dir <dir>]",
+].join("\n");
+
+const HELP = [
+  USAGE,
+  "",
+  "Does pull access work? The first form logs in to every registry of a .dockerconfigjson (or of a Secret",
+  "that holds one); the second checks each namespace of a stack in the live cluster.",
+  "",
+  "  --dockerconfigjson <file>  a .dockerconfigjson, or a Secret (YAML or JSON) that holds one",
+  "  --repository <name>        also check pull access to this repository (with --dockerconfigjson)",
+  "  --stack <name>             the stack (dev, org/dev): reads Pulumi.<name>.yaml",
+  "  --context <kube context>   the kubeconfig context to check (default: the current one)",
+  "  --timeout-ms N             per request, 1 to 9999999",
+  "  --project-dir <dir>        where Pulumi.<name>.yaml is (default: this project)",
+  "  -h, --help                 this help",
+  "",
+  "Exit status: 0 all ok; 1 a check failed; 2 verify could not run.",
 ].join("\n");
 
 interface Options {
@@ -283,6 +300,10 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO): Promis
       ? await verifyFile(options, options.dockerconfigjson, io)
       : await verifyStack(options, options.stack!, io);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      io.out(`${HELP}\n`);
+      return 0;
+    }
     if (error instanceof UsageError) {
       io.err(`verify: ${error.message}\n${USAGE}\n`);
       return 2;

@@ -233,10 +233,13 @@ export function reportLine(ok: boolean, subject: string, text: string): string {
  * ACR answers NAME_UNKNOWN for a repository it does not hold, Docker Distribution MANIFEST_UNKNOWN as for a
  * missing tag, so "no tag latest" may be a typo too.
  */
+/** The handshake's note for a repository the registry says it does not hold (404 NAME_UNKNOWN). */
+const NO_SUCH_REPOSITORY = /\(the repository does not exist yet\)$/;
+
 function okNotes(check: LoginCheck): string {
   const notes = [
     / needs no credentials /.test(check.detail) ? "not checked: the registry asks for none" : "",
-    /\(the repository does not exist yet\)$/.test(check.detail) ? "the repository does not exist yet" : "",
+    NO_SUCH_REPOSITORY.test(check.detail) ? "the repository does not exist yet" : "",
     /\(it has no tag "latest"\)$/.test(check.detail) ? 'the repository has no tag "latest"' : "",
   ].filter((n) => n !== "");
   return notes.length ? ` (${notes.join("; ")})` : "";
@@ -318,10 +321,22 @@ export async function verifyAuthEntries(
       }
     }),
   );
+  // A repository asked for by name that the registry does not hold is a typo until shown otherwise: it fails.
+  const missing = checks.map(
+    (c) => c?.ok === true && options.repository !== undefined && NO_SUCH_REPOSITORY.test(c.detail),
+  );
   const lines = entries.map((entry, i) => {
     const result = checks[i];
     if (entry.login === undefined || result === undefined) {
       return reportLine(false, entry.server, `unusable entry: ${entry.problem ?? "no credentials"}`);
+    }
+    if (missing[i]) {
+      return reportLine(
+        false,
+        entry.server,
+        `no such repository ${options.repository}: the registry let user ${entry.login.username} in and answered ` +
+          "NAME_UNKNOWN for it; check the name (or push to it first)",
+      );
     }
     // The ok line names the user only: `--repository` passing is what the exit status says.
     const text = result.ok
@@ -329,7 +344,7 @@ export async function verifyAuthEntries(
       : loginText(entry.login.username, result, options.repository);
     return reportLine(result.ok, entry.server, text);
   });
-  return { ok: checks.every((c) => c?.ok === true), lines };
+  return { ok: checks.every((c, i) => c?.ok === true && !missing[i]), lines };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -302,6 +302,51 @@ describe("verify checks: verifyAuthEntries", () => {
   });
 });
 
+describe("verify checks: verifyAuthEntries with --repository", () => {
+  const login = (server: string) => ({ server, login: { server, username: "bot", password: "pw" } });
+  const notYet = (server: string) =>
+    `registry ${server} accepted the credentials for user "bot" and allows pulling repository "a/b" (the repository does not exist yet)`;
+  const check = async (l: RegistryLogin): Promise<LoginCheck> => ({
+    ok: true,
+    server: l.server,
+    detail: l.server === "gone.io" ? notYet(l.server) : "fine",
+  });
+  const NAME_UNKNOWN =
+    "FAIL  gone.io  no such repository a/b: the registry let user bot in and answered NAME_UNKNOWN for it; " +
+    "check the name (or push to it first)";
+
+  it("fails an entry whose registry holds no such repository, and only that one", async () => {
+    assert.deepStrictEqual(
+      await verifyAuthEntries([login("gone.io"), login("here.io")], { repository: "a/b" }, check),
+      { ok: false, lines: [NAME_UNKNOWN, "ok    here.io  user bot"] },
+    );
+    assert.deepStrictEqual(await verifyAuthEntries([login("here.io")], { repository: "a/b" }, check), {
+      ok: true,
+      lines: ["ok    here.io  user bot"],
+    });
+  });
+
+  it("without --repository the note is only a note (no repository was asked for by name)", async () => {
+    assert.deepStrictEqual(await verifyAuthEntries([login("gone.io")], {}, check), {
+      ok: true,
+      lines: ["ok    gone.io  user bot (the repository does not exist yet)"],
+    });
+  });
+
+  it("a failed check is reported as failed, not as a missing repository", async () => {
+    const failing = async (l: RegistryLogin): Promise<LoginCheck> => ({
+      ok: false,
+      server: l.server,
+      failure: "bad-credentials",
+      detail: notYet(l.server),
+    });
+    const { ok, lines } = await verifyAuthEntries([login("gone.io")], { repository: "a/b" }, failing);
+    assert.strictEqual(ok, false);
+    assert.notStrictEqual(lines[0], NAME_UNKNOWN);
+    assert.match(lines[0], /^FAIL {2}gone\.io {2}bad password/);
+  });
+});
+
 describe("verify checks: which auths keys name the same registry (sameRegistry)", () => {
   it("compares keys that are not registry hosts as written, ignoring only letter case", () => {
     assert.strictEqual(sameRegistry("https://", "HTTPS://"), true);
