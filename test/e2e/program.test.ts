@@ -114,6 +114,8 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
     const before = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-legacy" });
 
     stack = await newStack(workDir, STACK, config(NAMESPACES));
+    // This one run type-checks, as an operator's `pulumi up` without the project's fast path does.
+    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "false";
     await setSecret(workDir, STACK, "registries.dockerhub.password", HUB_PASSWORD);
     await setSecret(workDir, STACK, "registries.gcr.password", GCR_KEY);
 
@@ -140,7 +142,7 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
     assert.deepStrictEqual(await pullSecretNames("e2e-apps", "builder"), ["regcred"]);
     const ns = await core().readNamespace({ name: "e2e-apps" });
     assert.strictEqual(ns.status?.phase, "Active");
-    // The rest of the scenarios need no type-check at every run.
+    // The rest of the scenarios take the fast path (harness FAST_PATH): no type-check at every run.
     (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
   });
 
@@ -376,7 +378,8 @@ describe("the program with production dependencies alone (issue 8, item 7)", fun
     );
     await setSecret(workDir, "e2e-prod-deps", "registries.dockerhub.password", HUB_PASSWORD);
     await setSecret(workDir, "e2e-prod-deps", "registries.gcr.password", GCR_KEY);
-    // Type-checked (no PULUMI_NODEJS_TRANSPILE_ONLY), as an operator's preview is.
+    // Type-checked (not the fast path's PULUMI_NODEJS_TRANSPILE_ONLY), as an operator's preview is.
+    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "false";
     const preview = await stack.preview();
     assert.strictEqual(preview.changeSummary.create, 6, JSON.stringify(preview.changeSummary));
     await stack.workspace.removeStack("e2e-prod-deps", { force: true });

@@ -19,6 +19,17 @@ const run = promisify(execFile);
 
 let cached: Record<string, string> | undefined;
 
+/**
+ * The fast path of every run the project controls, the defaults of scripts/e2e/pulumi-env.sh (which says why):
+ * no type-check on each preview and up (`npm run build` and CI do it), and a self-managed backend that writes
+ * the state once at the end of an update instead of after every step (pulumi/pulumi#10668). A value already in
+ * the environment wins.
+ */
+export const FAST_PATH: Readonly<Record<string, string>> = {
+  PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+  PULUMI_SKIP_CHECKPOINTS: "true",
+};
+
 /** The environment of every pulumi and kubectl run: the toolchain on PATH, the cluster, a file backend. */
 export function e2eEnv(): Record<string, string> {
   if (cached) return cached;
@@ -46,6 +57,7 @@ export function e2eEnv(): Record<string, string> {
   if (!process.env.REGISTRY_ACCESS_E2E_EXTERNAL_CLUSTER)
     env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
   env.PULUMI_SKIP_UPDATE_CHECK = "true";
+  for (const [key, value] of Object.entries(FAST_PATH)) env[key] = env[key] ?? value;
   env.PULUMI_HOME = env.PULUMI_HOME ?? path.join(os.tmpdir(), "registry-access-e2e-pulumi-home");
   const backend = env.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
   fs.mkdirSync(backend, { recursive: true });
