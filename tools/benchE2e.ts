@@ -94,7 +94,7 @@ async function pulumiTimed(workDir: string, args: string[]): Promise<{ ms: numbe
   const start = Date.now();
   const child = spawn("pulumi", [...args, "--non-interactive"], {
     cwd: workDir,
-    env: { ...e2eEnv(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
+    env: e2eEnv(),
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

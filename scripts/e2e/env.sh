@@ -11,6 +11,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/e2e/cluster.sh
 source "$here/cluster.sh"
+# shellcheck source=scripts/e2e/pulumi-env.sh
+source "$here/pulumi-env.sh"
 
 log "toolchain: ~/.cache/registry-access-e2e (first build: see the README)"
 tool_path="$(bash "$here/toolchain.sh")"
@@ -22,5 +24,6 @@ echo "export PATH=$(q "$tool_path"):\"\$PATH\""
 echo "export KUBECONFIG=$(q "$E2E_DIR/kubeconfig")"
 echo "export PULUMI_BACKEND_URL=$(q "file://$E2E_DIR/pulumi-state")"
 echo "export PULUMI_CONFIG_PASSPHRASE=$(q "$E2E_PASSPHRASE")"
-echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
-echo "export PULUMI_SKIP_UPDATE_CHECK=true"
+for var in $PULUMI_RUN_VARS; do
+  echo "export $var=$(q "${!var}")"
+done

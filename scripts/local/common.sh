@@ -25,6 +25,10 @@ LOCAL_PUSH_USER=local-admin
 LOCAL_IMAGE_REPOSITORY=local/hello
 LOCAL_IMAGE_TAG=latest
 
+# The fast path of every pulumi run (no type-check on each run, no state rewrite after each step), no network.
+# shellcheck source=scripts/e2e/pulumi-env.sh
+source "$LOCAL_ROOT/scripts/e2e/pulumi-env.sh"
+
 # This shell's npm must not look for its own updates on the network.
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 

@@ -3,6 +3,7 @@
  * The scenarios share one stack and run in order: each starts from what the one before left.
  */
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
@@ -17,7 +18,9 @@ import {
   eventually,
   kubeContext,
   kubectl,
+  killRun,
   newStack,
+  processesIn,
   pulumiCli,
   setSecret,
   Transcript,
@@ -114,6 +117,8 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
     const before = await core().readNamespacedSecret({ name: "regcred", namespace: "e2e-legacy" });
 
     stack = await newStack(workDir, STACK, config(NAMESPACES));
+    // This one run type-checks, as an operator's `pulumi up` without the project's fast path does.
+    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "false";
     await setSecret(workDir, STACK, "registries.dockerhub.password", HUB_PASSWORD);
     await setSecret(workDir, STACK, "registries.gcr.password", GCR_KEY);
 
@@ -140,7 +145,7 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
     assert.deepStrictEqual(await pullSecretNames("e2e-apps", "builder"), ["regcred"]);
     const ns = await core().readNamespace({ name: "e2e-apps" });
     assert.strictEqual(ns.status?.phase, "Active");
-    // The rest of the scenarios need no type-check at every run.
+    // The rest of the scenarios take the fast path (harness FAST_PATH): no type-check at every run.
     (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
   });
 
@@ -286,65 +291,148 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
   });
 });
 
+/** How many of `names` have a namespace and a `regcred`, as the API server lists them. */
+async function countCreated(names: readonly string[]): Promise<{ namespaces: number; secrets: number }> {
+  const wanted = new Set(names);
+  const namespaces = (await core().listNamespace()).items.filter((n) =>
+    wanted.has(n.metadata?.name ?? ""),
+  ).length;
+  const secrets = (
+    await core().listSecretForAllNamespaces({ fieldSelector: "metadata.name=regcred" })
+  ).items.filter((s) => wanted.has(s.metadata?.namespace ?? "")).length;
+  return { namespaces, secrets };
+}
+
+/**
+ * Starts `pulumi up` of `stackName` in its own process group, kills the group (and every plugin below it) with
+ * SIGKILL once `killAt` of `names` have their pull secret, and checks that nothing of that run is left running.
+ * Resolves with what the API server held at the kill.
+ */
+async function upKilledAt(
+  workDir: string,
+  stackName: string,
+  names: readonly string[],
+  killAt: number,
+  extraArgs: readonly string[] = [],
+): Promise<{ namespaces: number; secrets: number }> {
+  const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", stackName, ...extraArgs], {
+    cwd: workDir,
+    env: e2eEnv(),
+    stdio: "ignore",
+    detached: true,
+  });
+  await eventually(
+    `${killAt} pull secrets`,
+    async () => {
+      if (child.exitCode !== null) return true; // failed below, with its exit code
+      return (await countCreated(names)).secrets >= killAt || undefined;
+    },
+    600_000,
+    50,
+  );
+  assert.strictEqual(child.exitCode, null, `pulumi up ended (exit ${child.exitCode}) before the kill`);
+  await killRun(child);
+  const atKill = await countCreated(names);
+  // SIGKILL is delivered at once; give the kernel a moment to reap what it killed.
+  await eventually(
+    "no process of the killed run",
+    async () => processesIn(workDir).length === 0 || undefined,
+    10_000,
+  ).catch(() => undefined);
+  const left = processesIn(workDir);
+  for (const line of left) process.kill(Number(line.split(":")[0]), "SIGKILL"); // stop what the test started
+  assert.deepStrictEqual(left, [], "processes of the killed run still run");
+  return atKill;
+}
+
+/** The namespaces of a kill scenario: every one has `regcred` with the right data, and `default` lists it. */
+async function assertAllWired(names: readonly string[]): Promise<void> {
+  for (const ns of names) {
+    const secret = await core().readNamespacedSecret({ name: "regcred", namespace: ns });
+    assert.strictEqual(decodeDockerConfig(secret), expectedConfig(HUB_PASSWORD, ["dockerhub"]), ns);
+    assert.deepStrictEqual(await pullSecretNames(ns, "default"), ["regcred"], ns);
+  }
+}
+
 describe("an interrupted up converges, and no namespace loses its pull secret", function () {
   this.timeout(20 * 60_000);
   const names = Array.from({ length: 30 }, (_, i) => `e2e-kill-${i}`);
 
   it("10. SIGKILL mid-up, then refresh and up: every namespace ends wired, and no secret was deleted", async () => {
+    // The fast path's PULUMI_SKIP_CHECKPOINTS: the killed up leaves the state of before it, not a checkpoint.
+    assert.strictEqual(e2eEnv().PULUMI_SKIP_CHECKPOINTS, "true");
     const workDir = copyProgram();
     const namespaces = Object.fromEntries(names.map((n) => [n, { registries: { dockerhub: {} } }]));
     const stack = await newStack(workDir, "e2e-kill", config(namespaces));
-    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
     await setSecret(workDir, "e2e-kill", "registries.dockerhub.password", HUB_PASSWORD);
     await setSecret(workDir, "e2e-kill", "registries.gcr.password", GCR_KEY);
     const watch = await watchSecretDeletions();
     try {
-      const { spawn } = await import("child_process");
-      const child = spawn(
-        "pulumi",
-        ["up", "--yes", "--skip-preview", "--stack", "e2e-kill", "--parallel", "1"],
-        {
-          cwd: workDir,
-          env: { ...e2eEnv(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
-          stdio: "ignore",
-          detached: true,
-        },
+      const partial = await upKilledAt(workDir, "e2e-kill", names, 3, ["--parallel", "1"]);
+      assert.ok(
+        partial.secrets < names.length,
+        `the up finished before the kill (${partial.secrets} secrets)`,
       );
-      // Kill the whole process group (CLI, language host, provider) once a few pull secrets exist.
-      await eventually(
-        "three pull secrets",
-        async () => {
-          const list = await core().listSecretForAllNamespaces({ fieldSelector: "metadata.name=regcred" });
-          return (
-            list.items.filter((s) => names.includes(s.metadata?.namespace ?? "")).length >= 3 || undefined
-          );
-        },
-        300_000,
-        50,
-      );
-      process.kill(-child.pid!, "SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-      const partial = (
-        await core().listSecretForAllNamespaces({ fieldSelector: "metadata.name=regcred" })
-      ).items.filter((s) => names.includes(s.metadata?.namespace ?? "")).length;
-      assert.ok(partial < names.length, `the up finished before the kill (${partial} secrets)`);
 
-      // The file backend keeps no lock; a killed update leaves pending operations, which refresh clears.
+      // A killed update leaves the lock, and with checkpoints pending operations, which refresh clears.
       await pulumiCli(workDir, ["cancel", "--yes", "--stack", "e2e-kill"]).catch(() => undefined);
       await stack.refresh({ clearPendingCreates: true });
       const up = await stack.up();
       assert.strictEqual(up.summary.result, "succeeded");
-      for (const ns of names) {
-        const secret = await core().readNamespacedSecret({ name: "regcred", namespace: ns });
-        assert.strictEqual(decodeDockerConfig(secret), expectedConfig(HUB_PASSWORD, ["dockerhub"]), ns);
-        assert.deepStrictEqual(await pullSecretNames(ns, "default"), ["regcred"], ns);
-      }
+      await assertAllWired(names);
       await stack.preview({ expectNoChanges: true });
     } finally {
       watch.stop();
     }
     assert.deepStrictEqual(watch.deleted, []);
+    assert.deepStrictEqual(processesIn(workDir), [], "processes of the scenario's runs still run");
+    fs.rmSync(workDir, { recursive: true, force: true });
   });
+
+  // Issue 17: the fast path at fleet size. Killed at 50% and at 95% of a 200-namespace up, the next up
+  // converges; the namespaces and secrets the killed run created are adopted, none deleted.
+  for (const [label, fraction] of [
+    ["50%", 0.5],
+    ["95%", 0.95],
+  ] as const) {
+    it(`11. SIGKILL at ${label} of a 200-namespace up (no checkpoints), then up: all 200 wired, none deleted`, async () => {
+      assert.strictEqual(e2eEnv().PULUMI_SKIP_CHECKPOINTS, "true");
+      const tag = label.replace("%", "");
+      const stackName = `e2e-kill-${tag}`;
+      const fleet = Array.from({ length: 200 }, (_, i) => `e2e-k${tag}-${i}`);
+      await kubectl("delete", "namespace", "--ignore-not-found", "--wait=true", ...fleet);
+      const workDir = copyProgram();
+      const stack = await newStack(
+        workDir,
+        stackName,
+        config(Object.fromEntries(fleet.map((n) => [n, { registries: { dockerhub: {} } }]))),
+      );
+      await setSecret(workDir, stackName, "registries.dockerhub.password", HUB_PASSWORD);
+      await setSecret(workDir, stackName, "registries.gcr.password", GCR_KEY);
+      const watch = await watchSecretDeletions();
+      try {
+        const atKill = await upKilledAt(workDir, stackName, fleet, Math.round(fleet.length * fraction));
+        console.log(
+          `      killed at ${atKill.namespaces} namespaces and ${atKill.secrets} pull secrets of 200`,
+        );
+
+        await pulumiCli(workDir, ["cancel", "--yes", "--stack", stackName]).catch(() => undefined);
+        await stack.refresh({ clearPendingCreates: true });
+        const up = await stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        assert.deepStrictEqual(await countCreated(fleet), { namespaces: 200, secrets: 200 });
+        await assertAllWired(fleet);
+        await stack.preview({ expectNoChanges: true });
+      } finally {
+        watch.stop();
+      }
+      assert.deepStrictEqual(watch.deleted, []);
+      assert.deepStrictEqual(processesIn(workDir), [], "processes of the scenario's runs still run");
+      await stack.workspace.removeStack(stackName, { force: true });
+      await kubectl("delete", "namespace", "--ignore-not-found", "--wait=false", ...fleet);
+      fs.rmSync(workDir, { recursive: true, force: true });
+    });
+  }
 });
 
 describe("the program with production dependencies alone (issue 8, item 7)", function () {
@@ -376,7 +464,8 @@ describe("the program with production dependencies alone (issue 8, item 7)", fun
     );
     await setSecret(workDir, "e2e-prod-deps", "registries.dockerhub.password", HUB_PASSWORD);
     await setSecret(workDir, "e2e-prod-deps", "registries.gcr.password", GCR_KEY);
-    // Type-checked (no PULUMI_NODEJS_TRANSPILE_ONLY), as an operator's preview is.
+    // Type-checked (not the fast path's PULUMI_NODEJS_TRANSPILE_ONLY), as an operator's preview is.
+    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "false";
     const preview = await stack.preview();
     assert.strictEqual(preview.changeSummary.create, 6, JSON.stringify(preview.changeSummary));
     await stack.workspace.removeStack("e2e-prod-deps", { force: true });

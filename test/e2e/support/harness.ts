@@ -7,7 +7,7 @@
  * KUBECONFIG and the backend from the environment as they are.
  */
 import * as k8s from "@kubernetes/client-node";
-import { execFile, execFileSync } from "child_process";
+import { ChildProcess, execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,6 +18,17 @@ export const ROOT = path.resolve(__dirname, "..", "..", "..");
 const run = promisify(execFile);
 
 let cached: Record<string, string> | undefined;
+
+/**
+ * The fast path of every run the project controls, the defaults of scripts/e2e/pulumi-env.sh (which says why):
+ * no type-check on each preview and up (`npm run build` and CI do it), and a self-managed backend that writes
+ * the state once at the end of an update instead of after every step (pulumi/pulumi#10668). A value already in
+ * the environment wins.
+ */
+export const FAST_PATH: Readonly<Record<string, string>> = {
+  PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+  PULUMI_SKIP_CHECKPOINTS: "true",
+};
 
 /** The environment of every pulumi and kubectl run: the toolchain on PATH, the cluster, a file backend. */
 export function e2eEnv(): Record<string, string> {
@@ -46,6 +57,7 @@ export function e2eEnv(): Record<string, string> {
   if (!process.env.REGISTRY_ACCESS_E2E_EXTERNAL_CLUSTER)
     env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
   env.PULUMI_SKIP_UPDATE_CHECK = "true";
+  for (const [key, value] of Object.entries(FAST_PATH)) env[key] = env[key] ?? value;
   env.PULUMI_HOME = env.PULUMI_HOME ?? path.join(os.tmpdir(), "registry-access-e2e-pulumi-home");
   const backend = env.PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
   fs.mkdirSync(backend, { recursive: true });
@@ -212,4 +224,65 @@ export function canaryFindings(text: string, canary: string): string[] {
   };
   search(text, 0, "text");
   return found;
+}
+
+/** Every process below `pid` (children, grandchildren...), read from /proc: the CLI's plugins and their node. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The fields after the command's closing parenthesis: state, ppid, pgrp...
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      found.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** The processes that run in `dir` (their working directory), with their command lines: a run's plugins. */
+export function processesIn(dir: string): string[] {
+  const real = fs.realpathSync(dir);
+  const found: string[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${entry}/cwd`) !== real) continue;
+      found.push(`${entry}: ${fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim()}`);
+    } catch {
+      // ended, or not ours to read
+    }
+  }
+  return found;
+}
+
+/**
+ * SIGKILL a `pulumi` started with `detached: true` the way a crashed runner or the OOM killer ends a job: its
+ * process group, and every process below it that left the group, with no chance to clean up. Resolves when the
+ * CLI has exited.
+ */
+export async function killRun(child: ChildProcess): Promise<void> {
+  const pid = child.pid!;
+  const below = descendants(pid);
+  const exited = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", r));
+  process.kill(-pid, "SIGKILL");
+  for (const p of below) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone with the group
+    }
+  }
+  await exited;
 }
