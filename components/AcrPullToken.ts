@@ -7,12 +7,13 @@ import { AcrRegistry } from "./settings";
 /** The preview warns when the active password of a token expires within this many days. */
 export const EXPIRY_WARNING_DAYS = 14;
 
-/** The scope map actions that let a token pull the given repositories and do nothing else. */
+/**
+ * The scope map actions that let a token pull the given repositories and do nothing else: `content/read`
+ * only. A pull (HEAD/GET of manifests and blobs) needs `content_read`; `metadata/read` lists tags and
+ * manifests, which a pull never does (ACR's repository-scoped permissions table; Azure/acr issues 600, 676).
+ */
 export function pullOnlyActions(repositories: readonly string[]): string[] {
-  return repositories.flatMap((repo) => [
-    `repositories/${repo}/content/read`,
-    `repositories/${repo}/metadata/read`,
-  ]);
+  return repositories.map((repo) => `repositories/${repo}/content/read`);
 }
 
 /** A repository the verification of a new password can pull-check: the first one that is not a prefix. */

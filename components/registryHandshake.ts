@@ -16,6 +16,9 @@
 import { request as httpRequest } from "http";
 import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import { request as httpsRequest } from "https";
+import { isIP } from "net";
+import type { Socket } from "net";
+import { connect as tlsConnect } from "tls";
 
 export interface RegistryLogin {
   readonly server: string;
@@ -23,8 +26,15 @@ export interface RegistryLogin {
   readonly password: string;
 }
 
-/** Why a login check failed. */
-export type LoginFailure = "bad-credentials" | "no-pull-permission" | "unreachable" | "protocol";
+/**
+ * Why a login check failed. "firewall": the registry refused `GET /v2/` with 403 before any credentials were
+ * sent, as ACR does for a client address its network rules do not admit (IP rules, or public access disabled
+ * for a private endpoint).
+ */
+export type LoginFailure = "bad-credentials" | "no-pull-permission" | "unreachable" | "protocol" | "firewall";
+
+/** The environment the proxy settings are read from: `process.env` unless a caller passes another. */
+export type ProxyEnv = Readonly<Record<string, string | undefined>>;
 
 export interface LoginCheck {
   readonly ok: boolean;
@@ -43,6 +53,13 @@ export interface CheckOptions {
   readonly repository?: string;
   /** Per-request timeout. Default 10_000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * Where HTTPS_PROXY/https_proxy and NO_PROXY/no_proxy are read. Defaults to `process.env`, read at each
+   * request.
+   */
+  readonly env?: ProxyEnv;
+  /** Extra CA (PEM) trusted instead of the public CAs: only for a test registry with a self-signed certificate. */
+  readonly ca?: string;
 }
 
 export interface WaitOptions extends CheckOptions {
@@ -118,7 +135,8 @@ export async function checkRegistryLogin(login: RegistryLogin, options?: CheckOp
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
     throw new Error(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   }
-  const check = await handshake(login, base, repository, timeoutMs);
+  const transport: Transport = { env: options?.env ?? process.env, ca: options?.ca };
+  const check = await handshake(login, base, repository, timeoutMs, transport);
   // Belt and braces: a registry could echo what it was sent.
   return { ...check, detail: redact(check.detail, [login.password]) };
 }
@@ -184,6 +202,7 @@ interface Attempt {
   readonly login: RegistryLogin;
   readonly repository: string | undefined;
   readonly timeoutMs: number;
+  readonly transport: Transport;
   /** `registry <server>` */
   readonly registry: string;
   /** `user "<name>"` */
@@ -197,6 +216,7 @@ async function handshake(
   base: string,
   repository: string | undefined,
   timeoutMs: number,
+  transport: Transport,
 ): Promise<LoginCheck> {
   const registry = `registry ${login.server}`;
   const user = `user ${JSON.stringify(login.username)}`;
@@ -211,7 +231,7 @@ async function handshake(
       "bad-credentials",
       `${registry} rejected the credentials for ${user} (wrong password, or the token or password has expired)`,
     );
-  const attempt: Attempt = { login, repository, timeoutMs, registry, user, fail, rejected };
+  const attempt: Attempt = { login, repository, timeoutMs, transport, registry, user, fail, rejected };
   // Declared before the closures that use it (Pulumi's closure serializer needs that).
   const manifestPath = `/v2/${repository ?? ""}/manifests/${PROBE_TAG}`;
   const send = async (
@@ -221,7 +241,7 @@ async function handshake(
     accept?: string,
   ): Promise<Answer | LoginCheck> => {
     try {
-      return await httpSend(method, url, authorization, timeoutMs, accept);
+      return await httpSend(method, url, authorization, timeoutMs, transport, accept);
     } catch (error) {
       return networkFailure(login.server, url, error, timeoutMs, "", method);
     }
@@ -264,6 +284,15 @@ async function handshake(
     if (again.status !== 200) {
       return fail("protocol", unexpected(registry, "GET /v2/", again, "200 once authenticated"));
     }
+  } else if (probe.status === 403) {
+    const codes = errorCodes(probe.body);
+    return fail(
+      "firewall",
+      `${registry} refused GET /v2/ with 403${codes.length > 0 ? ` (${codes.join(", ")})` : ""} before any ` +
+        "credentials were sent: a registry firewall (IP rules, or public access disabled for a private endpoint) " +
+        "does not admit the address this check runs from. The check runs from the machine that runs it, not " +
+        "from the cluster's nodes: run it from a network the registry allows",
+    );
   } else if (probe.status !== 200) {
     return fail(
       "protocol",
@@ -345,7 +374,7 @@ async function handshake(
 
 /** Turn a 401 challenge into an Authorization header: Basic directly, Bearer via the token service. */
 async function authorize(attempt: Attempt, answer: Answer, request: string): Promise<Authorized> {
-  const { login, repository, timeoutMs, registry, user, fail, rejected } = attempt;
+  const { login, repository, timeoutMs, transport, registry, user, fail, rejected } = attempt;
   const failed = (check: LoginCheck): Authorized => ({ kind: "failed", check });
   const challenges = answer.challenges.flatMap(parseChallenges);
   const basic = `Basic ${Buffer.from(`${login.username}:${login.password}`, "utf8").toString("base64")}`;
@@ -395,7 +424,7 @@ async function authorize(attempt: Attempt, answer: Answer, request: string): Pro
   }
   let answerFromTokenService: Answer;
   try {
-    answerFromTokenService = await httpSend("GET", tokenUrl.toString(), basic, timeoutMs);
+    answerFromTokenService = await httpSend("GET", tokenUrl.toString(), basic, timeoutMs, transport);
   } catch (error) {
     return failed(networkFailure(login.server, realmShown, error, timeoutMs, "its token service"));
   }
@@ -469,10 +498,33 @@ function networkFailure(
   what = "",
   method = "GET",
 ): LoginCheck {
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  const codeText = typeof code === "string" ? code : "";
+  const fields = (typeof error === "object" && error !== null ? error : {}) as {
+    code?: unknown;
+    proxy?: unknown;
+    status?: unknown;
+  };
+  const codeText = typeof fields.code === "string" ? fields.code : "";
   const target = what === "" ? `registry ${server}` : `registry ${server} (${what})`;
-  const where = `(${method} ${stripQuery(url)})`;
+  const through = typeof fields.proxy === "string" ? ` through proxy ${fields.proxy}` : "";
+  const where = `(${method} ${stripQuery(url)}${through})`;
+  if (codeText === "REGISTRY_PROXY_REFUSED") {
+    // A gateway error is the proxy failing to reach the registry, which may pass; anything else is its policy.
+    const status = typeof fields.status === "number" ? fields.status : 0;
+    return {
+      ok: false,
+      server,
+      failure: [502, 503, 504].includes(status) ? "unreachable" : "protocol",
+      detail: `${target} could not be reached: the proxy answered ${status} to CONNECT ${where}`,
+    };
+  }
+  if (codeText === "REGISTRY_PROXY_INVALID") {
+    return {
+      ok: false,
+      server,
+      failure: "protocol",
+      detail: `${target} was not tried: ${oneLine(String((error as Error).message))}`,
+    };
+  }
   if (codeText === "REGISTRY_HANDSHAKE_TIMEOUT") {
     return {
       ok: false,
@@ -620,22 +672,132 @@ function redact(text: string, secrets: readonly string[]): string {
   return secrets.reduce((t, s) => (s.length >= 4 ? t.split(s).join("[redacted]") : t), text);
 }
 
+/** How requests leave this machine: the proxy settings, and a test's extra CA. */
+interface Transport {
+  readonly env: ProxyEnv;
+  readonly ca: string | undefined;
+}
+
 /**
- * One GET or HEAD with a hard deadline over the whole exchange (connect, headers and body), a fresh agent (no
- * pooled sockets outlive the call) and a bounded body.
+ * The proxy an https URL goes through, from HTTPS_PROXY (https_proxy wins when both are set, as in curl),
+ * unless NO_PROXY (or no_proxy) exempts its host; undefined: connect directly. Plain http (only loopback
+ * registries use it) never goes through a proxy. Throws (code REGISTRY_PROXY_INVALID) for a setting that is not
+ * an http:// proxy URL; the message never shows the setting's value, which may hold a proxy password.
+ */
+export function proxyFor(url: URL, env: ProxyEnv): URL | undefined {
+  if (url.protocol !== "https:") return undefined;
+  const name = env["https_proxy"] !== undefined ? "https_proxy" : "HTTPS_PROXY";
+  const raw = (env[name] ?? "").trim();
+  if (raw === "" || noProxyMatches(url, env["no_proxy"] ?? env["NO_PROXY"] ?? "")) return undefined;
+  const invalid = (why: string) =>
+    Object.assign(new Error(`${name} is not a proxy URL such as http://proxy.example.com:3128 (${why})`), {
+      code: "REGISTRY_PROXY_INVALID",
+    });
+  let proxy: URL;
+  try {
+    proxy = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+  } catch {
+    throw invalid("it does not parse");
+  }
+  if (proxy.protocol !== "http:") {
+    throw invalid(`scheme ${proxy.protocol.slice(0, -1)}; only http:// proxies are supported`);
+  }
+  return proxy;
+}
+
+/**
+ * NO_PROXY as curl reads it: a comma-separated list; `*` exempts every host; an entry exempts its host and
+ * every subdomain (`example.com` and `.example.com` both match example.com and a.example.com); an entry with a
+ * port (`host:5000`, `[::1]:5000`) exempts only that port. Case-insensitive. No CIDR ranges.
+ */
+export function noProxyMatches(url: URL, noProxy: string): boolean {
+  const host = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const port = url.port !== "" ? url.port : url.protocol === "https:" ? "443" : "80";
+  return noProxy
+    .split(",")
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== "")
+    .some((entry) => {
+      if (entry === "*") return true;
+      const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
+      const name = (withPort ? withPort[1] : entry).replace(/^\[(.*)\]$/, "$1").replace(/^\./, "");
+      if (withPort && withPort[2] !== port) return false;
+      return host === name || host.endsWith(`.${name}`);
+    });
+}
+
+/**
+ * A TLS socket to `target` through an HTTP CONNECT tunnel of `proxy`. Errors carry `proxy` (the proxy's
+ * origin, never its credentials) and, for a refused CONNECT, code REGISTRY_PROXY_REFUSED and `status`.
+ */
+function tunnel(
+  target: URL,
+  proxy: URL,
+  ca: string | undefined,
+  started: (abort: () => void) => void,
+): Promise<Socket> {
+  const origin = proxy.origin;
+  const authority = `${target.hostname}:${target.port !== "" ? target.port : "443"}`;
+  const headers: Record<string, string> = { Host: authority };
+  if (proxy.username !== "") {
+    const user = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    headers["Proxy-Authorization"] = `Basic ${Buffer.from(user, "utf8").toString("base64")}`;
+  }
+  return new Promise<Socket>((resolve, reject) => {
+    const fail = (error: Error) => reject(Object.assign(error, { proxy: origin }));
+    const connect = httpRequest({
+      host: proxy.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: proxy.port !== "" ? Number(proxy.port) : 80,
+      method: "CONNECT",
+      path: authority,
+      headers,
+      agent: false,
+    });
+    started(() => connect.destroy());
+    connect.on("error", fail);
+    connect.on("connect", (res: IncomingMessage, socket: Socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        fail(
+          Object.assign(new Error(`proxy answered ${res.statusCode} to CONNECT ${authority}`), {
+            code: "REGISTRY_PROXY_REFUSED",
+            status: res.statusCode ?? 0,
+          }),
+        );
+        return;
+      }
+      const servername = target.hostname.replace(/^\[(.*)\]$/, "$1");
+      const secure = tlsConnect({
+        socket,
+        // host: what the certificate is checked against; SNI only for a name (an IP address is not allowed).
+        host: servername,
+        ...(isIP(servername) === 0 ? { servername } : {}),
+        ...(ca !== undefined ? { ca } : {}),
+      });
+      secure.once("secureConnect", () => resolve(secure));
+      secure.once("error", fail);
+    });
+    connect.end();
+  });
+}
+
+/**
+ * One GET or HEAD with a hard deadline over the whole exchange (proxy tunnel, connect, headers and body), a
+ * fresh connection (no pooled sockets outlive the call) and a bounded body. An https URL goes through the proxy
+ * that HTTPS_PROXY/NO_PROXY name for it (see proxyFor).
  */
 function httpSend(
   method: "GET" | "HEAD",
   url: string,
   authorization: string | undefined,
   timeoutMs: number,
+  transport: Transport,
   accept = "application/json",
 ): Promise<Answer> {
   // Everything an inner closure uses is declared before that closure: Pulumi's closure serializer cannot
   // resolve a `const` used (in a nested function) above its declaration.
   return new Promise<Answer>((resolve, reject) => {
     const target = new URL(url);
-    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     const headers: Record<string, string> = {
       Accept: accept,
       "User-Agent": "registry-access-handshake",
@@ -643,9 +805,9 @@ function httpSend(
     if (authorization !== undefined) {
       headers["Authorization"] = authorization;
     }
-    const request = send(target, { method, headers, agent: false });
     let timer: ReturnType<typeof setTimeout> | undefined = undefined;
     let response: IncomingMessage | undefined = undefined;
+    let abort: () => void = () => {};
     let settled = false;
     const finish = (error: Error | undefined, answer?: Answer) => {
       if (settled) return;
@@ -653,7 +815,7 @@ function httpSend(
       clearTimeout(timer);
       if (error !== undefined) {
         response?.destroy();
-        request.destroy();
+        abort();
         reject(error);
       } else {
         resolve(answer as Answer);
@@ -664,8 +826,7 @@ function httpSend(
         Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "REGISTRY_HANDSHAKE_TIMEOUT" }),
       );
     }, timeoutMs);
-    request.on("error", (error) => finish(error));
-    request.on("response", (res) => {
+    const onResponse = (res: IncomingMessage) => {
       response = res;
       const limit = 256 * 1024;
       const chunks: Buffer[] = [];
@@ -688,7 +849,43 @@ function httpSend(
       });
       res.on("end", done);
       res.on("error", (error) => finish(error));
-    });
-    request.end();
+    };
+    const send = (socket: Socket | undefined, proxy: string | undefined) => {
+      const tls = transport.ca !== undefined ? { ca: transport.ca } : {};
+      const request =
+        socket !== undefined
+          ? httpsRequest(target, { method, headers, createConnection: () => socket })
+          : target.protocol === "https:"
+            ? httpsRequest(target, { method, headers, agent: false, ...tls })
+            : httpRequest(target, { method, headers, agent: false });
+      abort = () => {
+        request.destroy();
+        socket?.destroy();
+      };
+      request.on("error", (error) => finish(proxy === undefined ? error : Object.assign(error, { proxy })));
+      request.on("response", onResponse);
+      request.end();
+    };
+    let proxy: URL | undefined;
+    try {
+      proxy = proxyFor(target, transport.env);
+    } catch (error) {
+      finish(error as Error);
+      return;
+    }
+    if (proxy === undefined) {
+      send(undefined, undefined);
+      return;
+    }
+    const origin = proxy.origin;
+    tunnel(target, proxy, transport.ca, (stop) => {
+      abort = stop;
+    }).then(
+      (socket) => {
+        if (settled) socket.destroy();
+        else send(socket, origin);
+      },
+      (error: Error) => finish(error),
+    );
   });
 }

@@ -39,20 +39,14 @@ describe("ACR tokens (under mocks)", () => {
       registryName: "mycompany",
       scopeMapName: tokenA,
       description: "Pull-only access for Kubernetes namespace team-a (stack dev), managed by registry-access",
-      actions: [
-        "repositories/team-a/*/content/read",
-        "repositories/team-a/*/metadata/read",
-        "repositories/shared/base/content/read",
-        "repositories/shared/base/metadata/read",
-      ],
+      actions: ["repositories/team-a/*/content/read", "repositories/shared/base/content/read"],
     });
     assert.deepStrictEqual(run.recorder.find(SCOPE_MAP, "team-b-acr-scope-map").inputs.actions, [
       "repositories/team-b/api/content/read",
-      "repositories/team-b/api/metadata/read",
     ]);
     for (const sm of run.recorder.ofType(SCOPE_MAP)) {
       for (const action of sm.inputs.actions as string[]) {
-        assert.match(action, /^repositories\/[^*]+(\/\*)?\/(content|metadata)\/read$/, "only read actions");
+        assert.match(action, /^repositories\/[^*]+(\/\*)?\/content\/read$/, "only content read");
       }
     }
   });
@@ -316,12 +310,10 @@ describe("ACR settings", () => {
 });
 
 describe("ACR pure helpers", () => {
-  it("grants content and metadata read, per repository, and nothing else", () => {
+  it("grants content read only (what a pull needs; metadata/read lists tags), per repository", () => {
     assert.deepStrictEqual(pullOnlyActions(["a", "b/*"]), [
       "repositories/a/content/read",
-      "repositories/a/metadata/read",
       "repositories/b/*/content/read",
-      "repositories/b/*/metadata/read",
     ]);
   });
 

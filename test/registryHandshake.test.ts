@@ -1,11 +1,14 @@
 import { strict as assert } from "assert";
 import { createServer, request as httpRequest, Server } from "http";
-import { createServer as createTcpServer, Socket } from "net";
+import { connect as netConnect, createServer as createTcpServer, Socket } from "net";
+import { createServer as createTlsServer, Server as TlsServer } from "tls";
 import * as pulumi from "@pulumi/pulumi";
 import {
   checkRegistryLogin,
   LoginCheck,
+  noProxyMatches,
   parseChallenges,
+  proxyFor,
   registryBaseUrl,
   RegistryLogin,
   waitForRegistryLogin,
@@ -16,7 +19,8 @@ import {
   type AcrTokenPasswordOutputs,
 } from "../components/acrTokenPassword";
 import { AcrRegistry, startAcrRegistry } from "./support/acrRegistry";
-import { startArmServer, TEST_BEARER_TOKEN, type ArmServer } from "./support/armServer";
+import { makeCertificate, startArmServer, TEST_BEARER_TOKEN, type ArmServer } from "./support/armServer";
+import { startForwardProxy, type ForwardProxy } from "./support/forwardProxy";
 import { freePort, RunningRegistry, startRegistry } from "./support/registryServer";
 
 const ALICE_PASSWORD = "Alice-pw-9f2c1e77";
@@ -30,7 +34,7 @@ function assertNoSecrets(check: LoginCheck, secrets: readonly string[]): void {
   }
 }
 
-function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
+function listen(server: Server | ReturnType<typeof createTcpServer> | TlsServer): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
@@ -940,5 +944,314 @@ describe("the dynamic provider's cut-over against the local ARM server and the A
       );
       return true;
     });
+  });
+});
+
+describe("proxyFor and noProxyMatches (HTTPS_PROXY and NO_PROXY as curl reads them)", () => {
+  const registry = new URL("https://myregistry.azurecr.io/v2/");
+  const shown = (proxy: URL | undefined) => proxy?.href;
+
+  it("takes HTTPS_PROXY, or https_proxy before it, and adds http:// to a bare host:port", () => {
+    assert.equal(shown(proxyFor(registry, { HTTPS_PROXY: "http://proxy:3128" })), "http://proxy:3128/");
+    assert.equal(shown(proxyFor(registry, { https_proxy: "proxy:3128" })), "http://proxy:3128/");
+    assert.equal(
+      shown(proxyFor(registry, { https_proxy: "http://lower:1", HTTPS_PROXY: "http://upper:2" })),
+      "http://lower:1/",
+    );
+    assert.equal(shown(proxyFor(registry, { https_proxy: " ", HTTPS_PROXY: "http://upper:2" })), undefined);
+  });
+
+  it("connects directly with no proxy set, for plain http, and for a host NO_PROXY (or no_proxy) exempts", () => {
+    assert.equal(proxyFor(registry, {}), undefined);
+    assert.equal(proxyFor(registry, { HTTPS_PROXY: "" }), undefined);
+    assert.equal(
+      proxyFor(new URL("http://127.0.0.1:5000/v2/"), { HTTPS_PROXY: "http://proxy:3128" }),
+      undefined,
+    );
+    assert.equal(proxyFor(registry, { HTTPS_PROXY: "http://p:1", NO_PROXY: "azurecr.io" }), undefined);
+    assert.equal(proxyFor(registry, { HTTPS_PROXY: "http://p:1", no_proxy: ".azurecr.io" }), undefined);
+    assert.equal(
+      shown(proxyFor(registry, { HTTPS_PROXY: "http://p:1", no_proxy: "other.io", NO_PROXY: "azurecr.io" })),
+      "http://p:1/",
+    );
+  });
+
+  it("refuses a proxy setting that is not an http:// URL, without showing its value", () => {
+    assert.throws(() => proxyFor(registry, { HTTPS_PROXY: "https://user:s3cret@proxy:3128" }), {
+      message:
+        "HTTPS_PROXY is not a proxy URL such as http://proxy.example.com:3128 (scheme https; only http:// proxies are supported)",
+      code: "REGISTRY_PROXY_INVALID",
+    });
+    assert.throws(() => proxyFor(registry, { https_proxy: "http://[bad" }), {
+      message: "https_proxy is not a proxy URL such as http://proxy.example.com:3128 (it does not parse)",
+      code: "REGISTRY_PROXY_INVALID",
+    });
+  });
+
+  const cases: [string, string, boolean][] = [
+    ["https://a.example.com/", "*", true],
+    ["https://a.example.com/", "example.com", true],
+    ["https://example.com/", "example.com", true],
+    ["https://example.com/", ".example.com", true],
+    ["https://a.b.example.com/", ".example.com", true],
+    ["https://notexample.com/", "example.com", false],
+    ["https://example.com.evil.io/", "example.com", false],
+    ["https://A.Example.COM/", " other.io , EXAMPLE.com ", true],
+    ["https://example.com/", ",,", false],
+    ["https://example.com/", "", false],
+    ["https://example.com/", "example.com:443", true],
+    ["https://example.com/", "example.com:8443", false],
+    ["https://example.com:8443/", "example.com:8443", true],
+    ["https://example.com:8443/", "example.com", true],
+    ["http://example.com/", "example.com:80", true],
+    ["http://example.com/", "example.com:443", false],
+    ["https://127.0.0.1:5000/", "127.0.0.1", true],
+    ["https://127.0.0.1:5000/", "127.0.0.2", false],
+    ["https://[::1]:5000/", "::1", true],
+    ["https://[::1]:5000/", "[::1]:5000", true],
+    ["https://[::1]:5000/", "[::1]:5001", false],
+  ];
+  for (const [url, noProxy, expected] of cases) {
+    it(`NO_PROXY ${JSON.stringify(noProxy)} ${expected ? "exempts" : "does not exempt"} ${url}`, () => {
+      assert.equal(noProxyMatches(new URL(url), noProxy), expected);
+    });
+  }
+});
+
+describe("the handshake through a forward proxy on 127.0.0.1 to an ACR-like registry over TLS", () => {
+  const TOKEN = "ns-team-a";
+  let acr: AcrRegistry;
+  let front: TlsServer;
+  let frontPort: number;
+  let ca: string;
+  let server: string;
+  let proxy: ForwardProxy | undefined;
+  const login = (): RegistryLogin => ({ server, username: TOKEN, password: TOKEN_PASSWORD });
+
+  before(async () => {
+    const { key, cert } = makeCertificate();
+    ca = cert;
+    // TLS on 127.0.0.1 in front of the plain-http stand-in: the handshake talks https to it, as to ACR.
+    front = createTlsServer({ key, cert }, (socket) => {
+      const upstream = netConnect(acr.port, "127.0.0.1");
+      socket.on("error", () => upstream.destroy());
+      upstream.on("error", () => socket.destroy());
+      socket.pipe(upstream).pipe(socket);
+    });
+    frontPort = await listen(front);
+    server = `https://127.0.0.1:${frontPort}`;
+    acr = await startAcrRegistry({
+      scopeMaps: { m: ["repositories/team-a/app/content/read"] },
+      tokens: { [TOKEN]: { scopeMap: "m", passwords: [TOKEN_PASSWORD] } },
+      images: { "team-a/app": ["latest"] },
+      realm: () => `https://127.0.0.1:${frontPort}/oauth2/token`,
+    });
+  });
+  afterEach(async () => {
+    await proxy?.stop();
+    proxy = undefined;
+    acr.clearRecords();
+  });
+  after(async () => {
+    await acr.stop();
+    await new Promise<void>((resolve) => front.close(() => resolve()));
+  });
+
+  it("tunnels every request (registry and token service) through HTTPS_PROXY and passes", async () => {
+    proxy = await startForwardProxy();
+    const check = await checkRegistryLogin(login(), { ca, env: { HTTPS_PROXY: proxy.url } });
+    assert.deepEqual(check, {
+      ok: true,
+      server,
+      detail: `registry ${server} accepted the credentials for user "${TOKEN}"`,
+    });
+    const host = `127.0.0.1:${frontPort}`;
+    // GET /v2/ (401), the token service, GET /v2/ with the token: a fresh tunnel each.
+    assert.deepEqual(proxy.tunnelled, [host, host, host]);
+    assert.deepEqual(proxy.otherRequests, []);
+  });
+
+  it("reads HTTPS_PROXY from process.env by default, and pulls through it", async () => {
+    proxy = await startForwardProxy();
+    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, https_proxy: process.env.https_proxy };
+    const savedNo = { NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
+    process.env.HTTPS_PROXY = proxy.url;
+    delete process.env.https_proxy;
+    delete process.env.NO_PROXY;
+    delete process.env.no_proxy;
+    try {
+      const check = await checkRegistryLogin(login(), { ca, repository: "team-a/app" });
+      assert.deepEqual(check, {
+        ok: true,
+        server,
+        detail: `registry ${server} accepted the credentials for user "${TOKEN}" and allows pulling repository "team-a/app"`,
+      });
+      assert.equal(proxy.tunnelled.length, 4); // GET /v2/, token, GET /v2/, HEAD manifest
+    } finally {
+      for (const [k, v] of Object.entries({ ...saved, ...savedNo })) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it("connects directly when NO_PROXY exempts the registry", async () => {
+    proxy = await startForwardProxy();
+    const check = await checkRegistryLogin(login(), {
+      ca,
+      env: { HTTPS_PROXY: proxy.url, NO_PROXY: "localhost,127.0.0.1" },
+    });
+    assert.equal(check.ok, true);
+    assert.deepEqual(proxy.tunnelled, []);
+    assert.equal(acr.tokenRequests.length, 1, "the registry was reached directly");
+  });
+
+  it("sends the proxy's user and password from the URL as Basic Proxy-Authorization, and never shows them", async () => {
+    proxy = await startForwardProxy({ credentials: "alice:pr0xy-s3cret" });
+    const url = proxy.url.replace("http://", "http://alice:pr0xy-s3cret@");
+    assert.equal((await checkRegistryLogin(login(), { ca, env: { https_proxy: url } })).ok, true);
+    const refused = await checkRegistryLogin(login(), {
+      ca,
+      env: { https_proxy: proxy.url.replace("http://", "http://alice:wrong-pw@") },
+    });
+    assert.deepEqual(refused, {
+      ok: false,
+      server,
+      failure: "protocol",
+      detail: `registry ${server} could not be reached: the proxy answered 407 to CONNECT (GET ${server}/v2/ through proxy ${proxy.url})`,
+    });
+    assertNoSecrets(refused, ["pr0xy-s3cret", "wrong-pw"]);
+  });
+
+  it("names a proxy that refuses the tunnel (403: its policy, not retried)", async () => {
+    proxy = await startForwardProxy({ refuseWith: 403 });
+    const check = await waitForRegistryLogin(login(), {
+      ca,
+      env: { HTTPS_PROXY: proxy.url },
+      deadlineMs: 5_000,
+    });
+    assert.deepEqual(check, {
+      ok: false,
+      server,
+      failure: "protocol",
+      detail: `registry ${server} could not be reached: the proxy answered 403 to CONNECT (GET ${server}/v2/ through proxy ${proxy.url})`,
+    });
+    assert.equal(proxy.tunnelled.length, 1);
+  });
+
+  it("retries a proxy's gateway error (502: the registry may be down for a moment)", async () => {
+    proxy = await startForwardProxy({ refuseWith: 502 });
+    const check = await checkRegistryLogin(login(), { ca, env: { HTTPS_PROXY: proxy.url } });
+    assert.deepEqual(check, {
+      ok: false,
+      server,
+      failure: "unreachable",
+      detail: `registry ${server} could not be reached: the proxy answered 502 to CONNECT (GET ${server}/v2/ through proxy ${proxy.url})`,
+    });
+  });
+
+  it("names the proxy when it is down", async () => {
+    const port = await freePort();
+    const check = await checkRegistryLogin(login(), { ca, env: { HTTPS_PROXY: `127.0.0.1:${port}` } });
+    assert.deepEqual(check, {
+      ok: false,
+      server,
+      failure: "unreachable",
+      detail: `registry ${server} is unreachable: ECONNREFUSED (GET ${server}/v2/ through proxy http://127.0.0.1:${port})`,
+    });
+  });
+
+  it("says which proxy setting is wrong, and tries nothing", async () => {
+    const check = await checkRegistryLogin(login(), { ca, env: { HTTPS_PROXY: "socks5://127.0.0.1:1080" } });
+    assert.deepEqual(check, {
+      ok: false,
+      server,
+      failure: "protocol",
+      detail:
+        `registry ${server} was not tried: HTTPS_PROXY is not a proxy URL such as http://proxy.example.com:3128 ` +
+        "(scheme socks5; only http:// proxies are supported)",
+    });
+    assert.equal(acr.registryRequests.length, 0);
+  });
+
+  it("bounds a proxy that accepts the connection and never answers by the request timeout", async () => {
+    const silent = createTcpServer((socket) => socket.on("error", () => {}));
+    const port = await listen(silent);
+    try {
+      const check = await checkRegistryLogin(login(), {
+        ca,
+        timeoutMs: 300,
+        env: { HTTPS_PROXY: `http://127.0.0.1:${port}` },
+      });
+      assert.deepEqual(check, {
+        ok: false,
+        server,
+        failure: "unreachable",
+        detail: `registry ${server} is unreachable: no answer within 300 ms (GET ${server}/v2/)`,
+      });
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe("a registry firewall: 403 on GET /v2/ before any credentials (ACR IP rules, private endpoint)", () => {
+  const FIREWALL =
+    "before any credentials were sent: a registry firewall (IP rules, or public access disabled for a private " +
+    "endpoint) does not admit the address this check runs from. The check runs from the machine that runs it, " +
+    "not from the cluster's nodes: run it from a network the registry allows";
+
+  it("names the firewall and the fix, with ACR's DENIED code, and is not retried", async () => {
+    // ACR's answer to a client its network rules refuse: 403 with `{"errors":[{"code":"DENIED","message":"client
+    // with IP '<ip>' is not allowed access. Refer https://aka.ms/acr/firewall to grant access."}]}` (Microsoft's
+    // "Troubleshoot network issues with registry").
+    const requests: string[] = [];
+    const firewall = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.writeHead(403, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify({
+          errors: [
+            {
+              code: "DENIED",
+              message:
+                "client with IP '127.0.0.1' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.",
+            },
+          ],
+        }),
+      );
+    });
+    const port = await listen(firewall);
+    try {
+      const server = `127.0.0.1:${port}`;
+      const check = await waitForRegistryLogin(
+        { server, username: "t", password: TOKEN_PASSWORD },
+        { repository: "team-a/app", deadlineMs: 5_000 },
+      );
+      assert.deepEqual(check, {
+        ok: false,
+        server,
+        failure: "firewall",
+        detail: `registry ${server} refused GET /v2/ with 403 (DENIED) ${FIREWALL}`,
+      });
+      assert.deepEqual(requests, ["GET /v2/"]);
+    } finally {
+      firewall.close();
+    }
+  });
+
+  it("names a bare 403 the same way", async () => {
+    const acr = await startAcrRegistry({ scopeMaps: {}, tokens: {}, brokenStatus: 403 });
+    try {
+      const check = await checkRegistryLogin({ server: acr.server, username: "t", password: TOKEN_PASSWORD });
+      assert.deepEqual(check, {
+        ok: false,
+        server: acr.server,
+        failure: "firewall",
+        detail: `registry ${acr.server} refused GET /v2/ with 403 (UNKNOWN) ${FIREWALL}`,
+      });
+    } finally {
+      await acr.stop();
+    }
   });
 });

@@ -1142,7 +1142,7 @@ describe("verify", () => {
       const tokenB = acrTokenName(PROJECT, "e2e-acr", "acr-b");
       acr = await startAcrRegistry({
         scopeMaps: {
-          // content/read alone is what a pull needs; this program's scope maps add metadata/read.
+          // content/read alone is what a pull needs, and all this program's scope maps grant.
           [tokenA]: ["repositories/team-a/app/content/read", "repositories/team-a/tools/*/content/read"],
           // acr-b's scope map does not hold team-b/api (yet).
           [tokenB]: ["repositories/team-b/web/content/read"],

@@ -216,6 +216,8 @@ export function failureCause(check: LoginCheck, repository?: string): string {
       return `no pull permission on ${repository ?? "the repository"}`;
     case "unreachable":
       return "registry unreachable";
+    case "firewall":
+      return "registry firewall";
     case "protocol":
     case undefined:
       return "unexpected answer";
