@@ -187,6 +187,36 @@ function upQueueProblems(workflow: Workflow): string[] {
     });
 }
 
+/**
+ * Every job that runs Pulumi only transpiles (the test job type-checks once), and skips intermediate checkpoints
+ * only where it names a self-managed backend: Pulumi Cloud journals each step, so there it gains nothing.
+ */
+function runtimeEnvProblems(workflow: Workflow): string[] {
+  return Object.entries(workflow.jobs)
+    .filter(([, job]) => pulumiSteps(job).length > 0)
+    .flatMap(([id, job]) => {
+      const env = job.env ?? {};
+      const selfManaged = /^(file|azblob):\/\//.test(env.PULUMI_BACKEND_URL ?? "");
+      return [
+        ...(env.PULUMI_NODEJS_TRANSPILE_ONLY === "true"
+          ? []
+          : [`${id}: PULUMI_NODEJS_TRANSPILE_ONLY is not "true"`]),
+        ...(env.PULUMI_SKIP_CHECKPOINTS === undefined || selfManaged
+          ? []
+          : [`${id}: PULUMI_SKIP_CHECKPOINTS without a self-managed PULUMI_BACKEND_URL`]),
+        ...(selfManaged && env.PULUMI_SKIP_CHECKPOINTS !== "true"
+          ? [`${id}: a self-managed backend without PULUMI_SKIP_CHECKPOINTS: "true"`]
+          : []),
+      ];
+    });
+}
+
+/** The part of a job's env that says which stack and cluster it works on. */
+function aksEnv(job: Job): Record<string, string | undefined> {
+  const { STACK, AKS_RESOURCE_GROUP, AKS_CLUSTER_NAME } = job.env ?? {};
+  return { STACK, AKS_RESOURCE_GROUP, AKS_CLUSTER_NAME };
+}
+
 /** The jobs that run `npm test` on a pull request, as `file:job`. */
 function pullRequestTestJobs(all: Record<string, Workflow>): string[] {
   return Object.entries(all)
@@ -396,7 +426,7 @@ describe("GitHub Actions workflows", () => {
       for (const [file, id, job] of allJobs().filter(([, , j]) => pulumiSteps(j).length > 0)) {
         if (job.env?.STACK === "${{ matrix.stack }}") {
           assert.deepEqual(
-            job.env,
+            aksEnv(job),
             {
               STACK: "${{ matrix.stack }}",
               AKS_RESOURCE_GROUP: "${{ matrix.aks-resource-group }}",
@@ -416,7 +446,7 @@ describe("GitHub Actions workflows", () => {
           const stack = job.env?.STACK ?? "";
           const v = vars(stack);
           assert.deepEqual(
-            job.env,
+            aksEnv(job),
             { STACK: stack, AKS_RESOURCE_GROUP: v.rg, AKS_CLUSTER_NAME: v.name },
             `${file}:${id}`,
           );
@@ -459,6 +489,36 @@ describe("GitHub Actions workflows", () => {
           `${file}:${id}`,
         );
       }
+    });
+
+    it("run pulumi transpile-only, skipping checkpoints only on a self-managed backend", () => {
+      for (const file of STACK_WORKFLOWS) assert.deepEqual(runtimeEnvProblems(workflows[file]), [], file);
+      const typeChecked = broken(deploy, (w) => {
+        delete (w.jobs.dev.env as Record<string, string>).PULUMI_NODEJS_TRANSPILE_ONLY;
+        (w.jobs.prod.env as Record<string, string>).PULUMI_SKIP_CHECKPOINTS = "true";
+      });
+      assert.deepEqual(runtimeEnvProblems(typeChecked), [
+        'dev: PULUMI_NODEJS_TRANSPILE_ONLY is not "true"',
+        "prod: PULUMI_SKIP_CHECKPOINTS without a self-managed PULUMI_BACKEND_URL",
+      ]);
+      const blob = broken(deploy, (w) => {
+        (w.jobs.dev.env as Record<string, string>).PULUMI_BACKEND_URL = "azblob://state";
+        (w.jobs.prod.env as Record<string, string>).PULUMI_BACKEND_URL = "file:///tmp/state";
+        (w.jobs.prod.env as Record<string, string>).PULUMI_SKIP_CHECKPOINTS = "true";
+      });
+      assert.deepEqual(runtimeEnvProblems(blob), [
+        'dev: a self-managed backend without PULUMI_SKIP_CHECKPOINTS: "true"',
+      ]);
+    });
+
+    it("type-check and lint once, in the pull request's test job, right after npm ci", () => {
+      const checking = allJobs().filter(([, , job]) => job.steps.some((s) => s.run?.startsWith("npx tsc")));
+      assert.deepEqual(
+        checking.map(([file, id]) => `${file}:${id}`),
+        ["preview.yml:test"],
+      );
+      const runs = preview.jobs.test.steps.flatMap((s) => (s.run ? [s.run] : []));
+      assert.deepEqual(runs.slice(0, 3), ["npm ci", "npm run lint", "npx tsc --noEmit -p tsconfig.dev.json"]);
     });
 
     it("run the tests once per pull request", () => {
@@ -614,6 +674,8 @@ describe("GitHub Actions workflows", () => {
         plan.steps.flatMap((s) => (s.run ? [s.run] : [])),
         [
           "npm ci",
+          "npm run lint",
+          "npx tsc --noEmit -p tsconfig.dev.json",
           "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils prometheus",
           "npm test",
           "npm run plan -- --stack dev",
