@@ -217,6 +217,34 @@ function aksEnv(job: Job): Record<string, string | undefined> {
   return { STACK, AKS_RESOURCE_GROUP, AKS_CLUSTER_NAME };
 }
 
+/**
+ * Every job that runs Pulumi hands azure-native the identity it logged in as, with ARM_USE_OIDC, so the provider
+ * fetches fresh OIDC assertions itself; and it may ask GitHub for them (id-token: write, at job or workflow level).
+ */
+function armOidcProblems(workflow: Workflow): string[] {
+  return Object.entries(workflow.jobs)
+    .filter(([, job]) => pulumiSteps(job).length > 0)
+    .flatMap(([id, job]) => {
+      const env = job.env ?? {};
+      const logins = job.steps.filter((s) => action(s) === "azure/login");
+      const loggedInAs = [...new Set(logins.map((s) => s.with?.["client-id"]))];
+      const want = {
+        ARM_USE_OIDC: "true",
+        ARM_CLIENT_ID:
+          loggedInAs.length === 1 ? loggedInAs[0] : `one login identity, not ${loggedInAs.length}`,
+        ARM_TENANT_ID: "${{ vars.AZURE_TENANT_ID }}",
+        ARM_SUBSCRIPTION_ID: "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+      };
+      const idToken = (job.permissions ?? workflow.permissions)["id-token"];
+      return [
+        ...Object.entries(want)
+          .filter(([k, v]) => env[k] !== v)
+          .map(([k, v]) => `${id}: ${k} is ${String(env[k])}, not ${String(v)}`),
+        ...(idToken === "write" ? [] : [`${id}: id-token is ${String(idToken)}, not write`]),
+      ];
+    });
+}
+
 /** The jobs that run `npm test` on a pull request, as `file:job`. */
 function pullRequestTestJobs(all: Record<string, Workflow>): string[] {
   return Object.entries(all)
@@ -519,6 +547,20 @@ describe("GitHub Actions workflows", () => {
       );
       const runs = preview.jobs.test.steps.flatMap((s) => (s.run ? [s.run] : []));
       assert.deepEqual(runs.slice(0, 3), ["npm ci", "npm run lint", "npx tsc --noEmit -p tsconfig.dev.json"]);
+    });
+
+    it("let azure-native fetch fresh OIDC assertions as the identity the job logged in as", () => {
+      for (const file of STACK_WORKFLOWS) assert.deepEqual(armOidcProblems(workflows[file]), [], file);
+      const stale = broken(deploy, (w) => {
+        delete (w.jobs.dev.env as Record<string, string>).ARM_USE_OIDC;
+        (w.jobs.prod.env as Record<string, string>).ARM_CLIENT_ID = PREVIEW_CLIENT_ID;
+        (w.jobs.prod as { permissions?: Record<string, string> }).permissions = { contents: "read" };
+      });
+      assert.deepEqual(armOidcProblems(stale), [
+        "dev: ARM_USE_OIDC is undefined, not true",
+        `prod: ARM_CLIENT_ID is ${PREVIEW_CLIENT_ID}, not ${DEPLOY_CLIENT_ID}`,
+        "prod: id-token is undefined, not write",
+      ]);
     });
 
     it("run the tests once per pull request", () => {
