@@ -91,6 +91,17 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
     assert.strictEqual(fs.readFileSync(SCHEMA_FILE, "utf8"), await schemaText());
   });
 
+  it("every committed stack file names the schema on its first line, by a path that resolves from the file", () => {
+    const stackFiles = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
+    assert.deepStrictEqual(stackFiles, ["Pulumi.dev.yaml", "Pulumi.local.yaml", "Pulumi.prod.yaml"]);
+    for (const file of stackFiles) {
+      const first = fs.readFileSync(path.join(ROOT, file), "utf8").split("\n")[0];
+      assert.strictEqual(first, "# yaml-language-server: $schema=./schema/stack-config.schema.json", file);
+      const target = path.resolve(ROOT, first.split("$schema=")[1]);
+      assert.strictEqual(target, SCHEMA_FILE, file);
+    }
+  });
+
   describe("files that pass both the schema and the program", () => {
     const files: [string, string][] = [
       ["Pulumi.dev.yaml", fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")],

@@ -21,7 +21,7 @@ interface Step {
 interface Job {
   readonly if?: string;
   readonly needs?: string | string[];
-  readonly environment?: string;
+  readonly environment?: string | { readonly name: string; readonly url?: string };
   readonly permissions?: Record<string, string>;
   readonly concurrency?: { group: string; "cancel-in-progress": boolean; queue?: string };
   readonly strategy?: { matrix?: { include?: Record<string, string>[] } };
@@ -151,20 +151,101 @@ function driftProblems(job: Job): string[] {
 
 const DEPLOY_CLIENT_ID = "${{ vars.AZURE_CLIENT_ID }}";
 const PREVIEW_CLIENT_ID = "${{ vars.AZURE_PREVIEW_CLIENT_ID }}";
+const PROD_PREVIEW_CLIENT_ID = "${{ vars.AZURE_PROD_PREVIEW_CLIENT_ID }}";
+
+function environmentOf(job: Job): string | undefined {
+  return typeof job.environment === "object" ? job.environment.name : job.environment;
+}
+
+/**
+ * The environments that hold prod's credentials (PULUMI_ACCESS_TOKEN as an environment secret, an identity
+ * federated for `environment:<name>`) behind protection rules; docs (ci-cd) say which rules each must have.
+ */
+const PROD_ENVIRONMENTS = ["production", "production-preview", "production-rotation"];
+
+/** The stacks a job's own `pulumi ... --stack X` commands or literal `stack-name`s name. */
+function namedStacks(job: Job): string[] {
+  const fromRuns = job.steps.flatMap((s) =>
+    [...(s.run ?? "").matchAll(/\bpulumi\b[^\n]*?\s(?:--stack|-s)[\s=]+([\w./-]+)/g)].map((m) => m[1]),
+  );
+  const fromActions = pulumiSteps(job)
+    .map((s) => String(s.with?.["stack-name"] ?? ""))
+    .filter((name) => !name.includes("env.STACK"));
+  return [...fromRuns, ...fromActions].map((name) => name.split("/").pop() as string);
+}
+
+/**
+ * Issue 16.1: code nobody has reviewed never runs with a credential that can decrypt prod. Whoever can push a
+ * branch can edit the workflow that a pull request runs, so a job a pull request starts is judged by what it could
+ * reach: unless production-preview (required reviewers) holds it back, it runs Pulumi on dev only, names no prod
+ * variable or identity, uses none of main's prod environments, and reads a secret only from its own environment
+ * (a repository secret is readable by every branch's copy of the file). pull_request_target is refused outright:
+ * it hands the base repository's secrets to a run that a fork starts.
+ */
+function pullRequestProblems(all: Record<string, Workflow>): string[] {
+  return Object.entries(all).flatMap(([file, w]) => {
+    const triggers = Object.keys(w.on);
+    const problems = triggers.includes("pull_request_target")
+      ? [`${file}: pull_request_target runs with the repository's secrets for any fork`]
+      : [];
+    if (!triggers.some((t) => t.startsWith("pull_request"))) return problems;
+    for (const [id, job] of Object.entries(w.jobs)) {
+      const where = `${file}:${id}`;
+      const env = environmentOf(job);
+      if (env === "production-preview") continue;
+      if (env !== undefined && PROD_ENVIRONMENTS.includes(env)) {
+        problems.push(`${where}: uses ${env}, an environment of main, from a pull request`);
+        continue;
+      }
+      const text = JSON.stringify(job);
+      for (const stack of new Set([...stacksOf(job), ...namedStacks(job)].filter((s) => s !== "dev"))) {
+        problems.push(`${where}: runs Pulumi on ${stack} without production-preview's review`);
+      }
+      for (const name of new Set(text.match(/vars\.\w*PROD\w*|vars\.AZURE_CLIENT_ID\b/g) ?? [])) {
+        problems.push(`${where}: names ${name} without production-preview's review`);
+      }
+      const secrets = new Set(
+        (text.match(/secrets\.\w+/g) ?? []).filter((x) => x !== "secrets.GITHUB_TOKEN"),
+      );
+      if (env === undefined) {
+        for (const secret of secrets) problems.push(`${where}: reads the repository secret ${secret}`);
+      }
+    }
+    return problems;
+  });
+}
+
+/** Any job that runs Pulumi on prod, from any trigger, runs in one of prod's environments. */
+function prodOutsideEnvironments(all: Record<string, Workflow>): string[] {
+  return Object.entries(all).flatMap(([file, w]) =>
+    Object.entries(w.jobs)
+      .filter(([, job]) => pulumiSteps(job).length > 0)
+      .filter(([, job]) => [...stacksOf(job), ...namedStacks(job)].includes("prod"))
+      .filter(([, job]) => !PROD_ENVIRONMENTS.includes(environmentOf(job) ?? ""))
+      .map(([id, job]) => `${file}:${id}: runs Pulumi on prod in ${String(environmentOf(job))}`),
+  );
+}
 
 /**
  * Pull requests log in as the read-only preview identity and never name the deploy identity; everything else
  * logs in as the deploy identity.
  */
 function identityProblems(file: string, workflow: Workflow): string[] {
-  const want = file === "preview.yml" ? PREVIEW_CLIENT_ID : DEPLOY_CLIENT_ID;
+  // `.jobs.<id>.steps[n]`: the prod preview has its own read-only identity, federated for production-preview.
+  const wantOf = (step: string): string => {
+    if (file !== "preview.yml") return DEPLOY_CLIENT_ID;
+    const job = workflow.jobs[step.split(".")[2]];
+    return environmentOf(job) === "production-preview" ? PROD_PREVIEW_CLIENT_ID : PREVIEW_CLIENT_ID;
+  };
   const logins = walk(workflow)
     .filter(([path, v]) => path.endsWith(".uses") && typeof v === "string" && v.startsWith("azure/login@"))
     .map(([path]) => path.slice(0, -".uses".length));
   const clientIds = new Map(walk(workflow));
   const wrongLogins = logins
-    .filter((step) => clientIds.get(`${step}.with.client-id`) !== want)
-    .map((step) => `${step}: logs in as ${String(clientIds.get(`${step}.with.client-id`))}, not ${want}`);
+    .filter((step) => clientIds.get(`${step}.with.client-id`) !== wantOf(step))
+    .map(
+      (step) => `${step}: logs in as ${String(clientIds.get(`${step}.with.client-id`))}, not ${wantOf(step)}`,
+    );
   const deployNamed =
     file === "preview.yml"
       ? walk(workflow)
@@ -183,6 +264,64 @@ function upQueueProblems(workflow: Workflow): string[] {
       return [
         ...(c["cancel-in-progress"] === false ? [] : [`${id}: cancel-in-progress is not false`]),
         ...(c.queue === "max" ? [] : [`${id}: queue is ${String(c.queue)}, not max`]),
+      ];
+    });
+}
+
+/**
+ * Every job that runs Pulumi only transpiles (the test job type-checks once), and skips intermediate checkpoints
+ * only where it names a self-managed backend: Pulumi Cloud journals each step, so there it gains nothing.
+ */
+function runtimeEnvProblems(workflow: Workflow): string[] {
+  return Object.entries(workflow.jobs)
+    .filter(([, job]) => pulumiSteps(job).length > 0)
+    .flatMap(([id, job]) => {
+      const env = job.env ?? {};
+      const selfManaged = /^(file|azblob):\/\//.test(env.PULUMI_BACKEND_URL ?? "");
+      return [
+        ...(env.PULUMI_NODEJS_TRANSPILE_ONLY === "true"
+          ? []
+          : [`${id}: PULUMI_NODEJS_TRANSPILE_ONLY is not "true"`]),
+        ...(env.PULUMI_SKIP_CHECKPOINTS === undefined || selfManaged
+          ? []
+          : [`${id}: PULUMI_SKIP_CHECKPOINTS without a self-managed PULUMI_BACKEND_URL`]),
+        ...(selfManaged && env.PULUMI_SKIP_CHECKPOINTS !== "true"
+          ? [`${id}: a self-managed backend without PULUMI_SKIP_CHECKPOINTS: "true"`]
+          : []),
+      ];
+    });
+}
+
+/** The part of a job's env that says which stack and cluster it works on. */
+function aksEnv(job: Job): Record<string, string | undefined> {
+  const { STACK, AKS_RESOURCE_GROUP, AKS_CLUSTER_NAME } = job.env ?? {};
+  return { STACK, AKS_RESOURCE_GROUP, AKS_CLUSTER_NAME };
+}
+
+/**
+ * Every job that runs Pulumi hands azure-native the identity it logged in as, with ARM_USE_OIDC, so the provider
+ * fetches fresh OIDC assertions itself; and it may ask GitHub for them (id-token: write, at job or workflow level).
+ */
+function armOidcProblems(workflow: Workflow): string[] {
+  return Object.entries(workflow.jobs)
+    .filter(([, job]) => pulumiSteps(job).length > 0)
+    .flatMap(([id, job]) => {
+      const env = job.env ?? {};
+      const logins = job.steps.filter((s) => action(s) === "azure/login");
+      const loggedInAs = [...new Set(logins.map((s) => s.with?.["client-id"]))];
+      const want = {
+        ARM_USE_OIDC: "true",
+        ARM_CLIENT_ID:
+          loggedInAs.length === 1 ? loggedInAs[0] : `one login identity, not ${loggedInAs.length}`,
+        ARM_TENANT_ID: "${{ vars.AZURE_TENANT_ID }}",
+        ARM_SUBSCRIPTION_ID: "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+      };
+      const idToken = (job.permissions ?? workflow.permissions)["id-token"];
+      return [
+        ...Object.entries(want)
+          .filter(([k, v]) => env[k] !== v)
+          .map(([k, v]) => `${id}: ${k} is ${String(env[k])}, not ${String(v)}`),
+        ...(idToken === "write" ? [] : [`${id}: id-token is ${String(idToken)}, not write`]),
       ];
     });
 }
@@ -347,14 +486,20 @@ describe("GitHub Actions workflows", () => {
         [
           "deploy.yml:dev",
           "deploy.yml:prod",
-          "preview.yml:preview",
+          "preview.yml:preview-dev",
+          "preview.yml:preview-prod",
           "scheduled.yml:dev",
           "scheduled.yml:prod",
         ],
       );
       for (const [file, id, job] of loggingIn) {
         const start = job.steps.findIndex((s) => action(s) === "azure/login");
-        const clientId = file === "preview.yml" ? PREVIEW_CLIENT_ID : DEPLOY_CLIENT_ID;
+        const clientId =
+          file !== "preview.yml"
+            ? DEPLOY_CLIENT_ID
+            : id === "preview-prod"
+              ? PROD_PREVIEW_CLIENT_ID
+              : PREVIEW_CLIENT_ID;
         assert.deepEqual(job.steps.slice(start, start + 4), expected(clientId), `${file}:${id}`);
         // Right before Pulumi: az needs the short-lived GitHub token again for each new access token.
         const firstPulumi = job.steps.findIndex((s) => action(s) === "pulumi/actions");
@@ -370,14 +515,19 @@ describe("GitHub Actions workflows", () => {
 
     it("catch a preview that logs in as, or names, the deploy identity, and a deploy that logs in as the preview", () => {
       const previewAsDeploy = broken(preview, (w) => {
-        const login = w.jobs.preview.steps.find((s) => action(s) === "azure/login") as { with: Map };
+        const login = w.jobs["preview-dev"].steps.find((s) => action(s) === "azure/login") as { with: Map };
         login.with["client-id"] = DEPLOY_CLIENT_ID;
-        (w.jobs.preview as { env: Map }).env.ARM_CLIENT_ID = DEPLOY_CLIENT_ID;
+        (w.jobs["preview-dev"] as { env: Map }).env.ARM_CLIENT_ID = DEPLOY_CLIENT_ID;
+        const prodLogin = w.jobs["preview-prod"].steps.find((s) => action(s) === "azure/login") as {
+          with: Map;
+        };
+        prodLogin.with["client-id"] = PREVIEW_CLIENT_ID;
       });
       assert.deepEqual(identityProblems("preview.yml", previewAsDeploy), [
-        `.jobs.preview.steps[3]: logs in as ${DEPLOY_CLIENT_ID}, not ${PREVIEW_CLIENT_ID}`,
-        ".jobs.preview.env.ARM_CLIENT_ID: names the deploy identity",
-        ".jobs.preview.steps[3].with.client-id: names the deploy identity",
+        `.jobs.preview-dev.steps[3]: logs in as ${DEPLOY_CLIENT_ID}, not ${PREVIEW_CLIENT_ID}`,
+        `.jobs.preview-prod.steps[3]: logs in as ${PREVIEW_CLIENT_ID}, not ${PROD_PREVIEW_CLIENT_ID}`,
+        ".jobs.preview-dev.env.ARM_CLIENT_ID: names the deploy identity",
+        ".jobs.preview-dev.steps[3].with.client-id: names the deploy identity",
       ]);
       const deployAsPreview = broken(deploy, (w) => {
         const login = w.jobs.prod.steps.find((s) => action(s) === "azure/login") as { with: Map };
@@ -396,7 +546,7 @@ describe("GitHub Actions workflows", () => {
       for (const [file, id, job] of allJobs().filter(([, , j]) => pulumiSteps(j).length > 0)) {
         if (job.env?.STACK === "${{ matrix.stack }}") {
           assert.deepEqual(
-            job.env,
+            aksEnv(job),
             {
               STACK: "${{ matrix.stack }}",
               AKS_RESOURCE_GROUP: "${{ matrix.aks-resource-group }}",
@@ -416,7 +566,7 @@ describe("GitHub Actions workflows", () => {
           const stack = job.env?.STACK ?? "";
           const v = vars(stack);
           assert.deepEqual(
-            job.env,
+            aksEnv(job),
             { STACK: stack, AKS_RESOURCE_GROUP: v.rg, AKS_CLUSTER_NAME: v.name },
             `${file}:${id}`,
           );
@@ -426,7 +576,7 @@ describe("GitHub Actions workflows", () => {
 
     it("name the stack the same way in every Pulumi step", () => {
       const names = allJobs().flatMap(([, , job]) => pulumiSteps(job).map((s) => s.with?.["stack-name"]));
-      assert.equal(names.length, 8);
+      assert.equal(names.length, 10);
       assert.deepEqual(new Set(names), new Set([STACK_NAME]));
     });
 
@@ -461,13 +611,57 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
+    it("run pulumi transpile-only, skipping checkpoints only on a self-managed backend", () => {
+      for (const file of STACK_WORKFLOWS) assert.deepEqual(runtimeEnvProblems(workflows[file]), [], file);
+      const typeChecked = broken(deploy, (w) => {
+        delete (w.jobs.dev.env as Record<string, string>).PULUMI_NODEJS_TRANSPILE_ONLY;
+        (w.jobs.prod.env as Record<string, string>).PULUMI_SKIP_CHECKPOINTS = "true";
+      });
+      assert.deepEqual(runtimeEnvProblems(typeChecked), [
+        'dev: PULUMI_NODEJS_TRANSPILE_ONLY is not "true"',
+        "prod: PULUMI_SKIP_CHECKPOINTS without a self-managed PULUMI_BACKEND_URL",
+      ]);
+      const blob = broken(deploy, (w) => {
+        (w.jobs.dev.env as Record<string, string>).PULUMI_BACKEND_URL = "azblob://state";
+        (w.jobs.prod.env as Record<string, string>).PULUMI_BACKEND_URL = "file:///tmp/state";
+        (w.jobs.prod.env as Record<string, string>).PULUMI_SKIP_CHECKPOINTS = "true";
+      });
+      assert.deepEqual(runtimeEnvProblems(blob), [
+        'dev: a self-managed backend without PULUMI_SKIP_CHECKPOINTS: "true"',
+      ]);
+    });
+
+    it("type-check and lint once, in the pull request's test job, right after npm ci", () => {
+      const checking = allJobs().filter(([, , job]) => job.steps.some((s) => s.run?.startsWith("npx tsc")));
+      assert.deepEqual(
+        checking.map(([file, id]) => `${file}:${id}`),
+        ["preview.yml:test"],
+      );
+      const runs = preview.jobs.test.steps.flatMap((s) => (s.run ? [s.run] : []));
+      assert.deepEqual(runs.slice(0, 3), ["npm ci", "npm run lint", "npx tsc --noEmit -p tsconfig.dev.json"]);
+    });
+
+    it("let azure-native fetch fresh OIDC assertions as the identity the job logged in as", () => {
+      for (const file of STACK_WORKFLOWS) assert.deepEqual(armOidcProblems(workflows[file]), [], file);
+      const stale = broken(deploy, (w) => {
+        delete (w.jobs.dev.env as Record<string, string>).ARM_USE_OIDC;
+        (w.jobs.prod.env as Record<string, string>).ARM_CLIENT_ID = PREVIEW_CLIENT_ID;
+        (w.jobs.prod as { permissions?: Record<string, string> }).permissions = { contents: "read" };
+      });
+      assert.deepEqual(armOidcProblems(stale), [
+        "dev: ARM_USE_OIDC is undefined, not true",
+        `prod: ARM_CLIENT_ID is ${PREVIEW_CLIENT_ID}, not ${DEPLOY_CLIENT_ID}`,
+        "prod: id-token is undefined, not write",
+      ]);
+    });
+
     it("run the tests once per pull request", () => {
       assert.deepEqual(pullRequestTestJobs(workflows), ["preview.yml:test"]);
       const twice = broken(workflows, (all) => {
-        const steps = all["preview.yml"].jobs.preview.steps as Step[];
+        const steps = all["preview.yml"].jobs["preview-dev"].steps as Step[];
         steps.splice(3, 0, { run: "npm test" });
       });
-      assert.deepEqual(pullRequestTestJobs(twice), ["preview.yml:test", "preview.yml:preview"]);
+      assert.deepEqual(pullRequestTestJobs(twice), ["preview.yml:test", "preview.yml:preview-dev"]);
     });
 
     it("let every up wait in line behind the running one, never cancelling a waiting deploy", () => {
@@ -515,8 +709,10 @@ describe("GitHub Actions workflows", () => {
   });
 
   describe("preview.yml", () => {
-    it("runs on pull requests to main", () => {
-      assert.deepEqual(preview.on, { pull_request: { branches: ["main"] } });
+    it("runs on pull requests to main, and again when a label is added", () => {
+      assert.deepEqual(preview.on, {
+        pull_request: { branches: ["main"], types: ["opened", "synchronize", "reopened", "labeled"] },
+      });
     });
 
     it("may write the pull request comment and ask for an OIDC token, and nothing more", () => {
@@ -534,86 +730,153 @@ describe("GitHub Actions workflows", () => {
       "comment-on-pr": true,
       "github-token": "${{ secrets.GITHUB_TOKEN }}",
     };
+    const SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository";
 
-    it("previews dev and prod with a diff and a pull request comment, once the tests passed", () => {
-      const job = preview.jobs.preview;
-      assert.equal(job.needs, "test");
-      assert.deepEqual(
-        job.strategy?.matrix?.include?.map((e) => e.stack),
-        ["dev", "prod"],
-      );
-      assert.deepEqual(
-        pulumiSteps(job).map((s) => [s.name, s.with]),
-        [
-          ["pulumi preview", PREVIEW_WITH],
-          ["pulumi preview (second attempt)", PREVIEW_WITH],
-        ],
-      );
-      // The tests ran in the job it needs: here nothing but npm ci, the context rename and the retry's wait.
-      assert.deepEqual(
-        job.steps.flatMap((s) => (s.run ? [s.run] : [])),
-        ["npm ci", KUBE_CONTEXT_SCRIPT, "sleep 120"],
+    it("previews dev in dev-preview and prod in production-preview, each once the tests passed", () => {
+      assert.deepEqual(Object.keys(preview.jobs), ["test", "preview-dev", "preview-prod"]);
+      for (const [id, stack, environment] of [
+        ["preview-dev", "dev", "dev-preview"],
+        ["preview-prod", "prod", "production-preview"],
+      ]) {
+        const job = preview.jobs[id];
+        assert.equal(job.needs, "test", id);
+        assert.equal(job.strategy, undefined, id);
+        assert.deepEqual([job.env?.STACK, environmentOf(job)], [stack, environment], id);
+        assert.deepEqual(
+          pulumiSteps(job).map((s) => [s.name, s.with]),
+          [
+            ["pulumi preview", PREVIEW_WITH],
+            ["pulumi preview (second attempt)", PREVIEW_WITH],
+          ],
+          id,
+        );
+        // The tests ran in the job it needs: here nothing but npm ci, the context rename and the retry's wait.
+        assert.deepEqual(
+          job.steps.flatMap((s) => (s.run ? [s.run] : [])),
+          ["npm ci", KUBE_CONTEXT_SCRIPT, "sleep 120"],
+          id,
+        );
+      }
+    });
+
+    it("previews prod only for a same-repository pull request labelled preview-prod", () => {
+      assert.equal(preview.jobs["preview-dev"].if, SAME_REPO);
+      assert.equal(
+        preview.jobs["preview-prod"].if,
+        `${SAME_REPO} && contains(github.event.pull_request.labels.*.name, 'preview-prod')`,
       );
     });
 
-    it("tries a failed preview once more, two minutes later, with a fresh login", () => {
-      const job = preview.jobs.preview;
-      const first = job.steps.findIndex((s) => action(s) === "pulumi/actions");
-      const retry = "steps.preview.outcome == 'failure'";
-      assert.deepEqual(job.steps.slice(first), [
-        {
-          name: "pulumi preview",
-          id: "preview",
-          "continue-on-error": true,
-          uses: "pulumi/actions@v6",
-          with: PREVIEW_WITH,
-          env: { PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
-        },
-        { name: "Wait before the second attempt", if: retry, run: "sleep 120" },
-        {
-          name: "Azure login again (OIDC)",
-          if: retry,
-          uses: "azure/login@v2",
-          with: {
-            "client-id": PREVIEW_CLIENT_ID,
-            "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-            "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
-          },
-        },
-        {
-          name: "pulumi preview (second attempt)",
-          if: retry,
-          uses: "pulumi/actions@v6",
-          with: PREVIEW_WITH,
-          env: { PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
-        },
+    it("never lets a pull request reach prod's credentials without production-preview's review", () => {
+      assert.deepEqual(pullRequestProblems(workflows), []);
+      assert.deepEqual(prodOutsideEnvironments(workflows), []);
+    });
+
+    it("catch a pull-request job that previews prod, or reads prod's names or secrets, outside production-preview", () => {
+      const ungated = broken(workflows, (all) => {
+        const w = all["preview.yml"] as unknown as { jobs: Record<string, Map> };
+        delete w.jobs["preview-prod"].environment;
+        const dev = w.jobs["preview-dev"] as { env: Map; environment?: string };
+        dev.env.STACK = "prod";
+        dev.environment = "production";
+        (w.jobs.test as { steps: Step[] }).steps.push(
+          { run: "pulumi preview --stack acme/prod" },
+          { run: "echo", env: { T: "${{ secrets.PULUMI_ACCESS_TOKEN }}" } },
+        );
+        (all["e2e.yml"] as { on: Map }).on.pull_request_target = null;
+      });
+      assert.deepEqual(pullRequestProblems(ungated), [
+        "e2e.yml: pull_request_target runs with the repository's secrets for any fork",
+        "preview.yml:test: runs Pulumi on prod without production-preview's review",
+        "preview.yml:test: reads the repository secret secrets.PULUMI_ACCESS_TOKEN",
+        "preview.yml:preview-dev: uses production, an environment of main, from a pull request",
+        "preview.yml:preview-prod: runs Pulumi on prod without production-preview's review",
+        "preview.yml:preview-prod: names vars.AKS_RESOURCE_GROUP_PROD without production-preview's review",
+        "preview.yml:preview-prod: names vars.AKS_CLUSTER_NAME_PROD without production-preview's review",
+        "preview.yml:preview-prod: names vars.AZURE_PROD_PREVIEW_CLIENT_ID without production-preview's review",
+        "preview.yml:preview-prod: reads the repository secret secrets.PULUMI_ACCESS_TOKEN",
+      ]);
+      assert.deepEqual(prodOutsideEnvironments(ungated), [
+        "preview.yml:preview-prod: runs Pulumi on prod in undefined",
       ]);
     });
 
-    it("skips the cloud preview for forks, which get no secrets", () => {
-      assert.equal(
-        preview.jobs.preview.if,
-        "github.event.pull_request.head.repo.full_name == github.repository",
-      );
+    it("catch dev's preview moved to prod's cluster, or given the deploy identity, even inside dev-preview", () => {
+      const devOnProd = broken(preview, (w) => {
+        const env = w.jobs["preview-dev"].env as Record<string, string>;
+        env.AKS_CLUSTER_NAME = "${{ vars.AKS_CLUSTER_NAME_PROD }}";
+        env.ARM_CLIENT_ID = DEPLOY_CLIENT_ID;
+      });
+      assert.deepEqual(pullRequestProblems({ "preview.yml": devOnProd }), [
+        "preview.yml:preview-dev: names vars.AKS_CLUSTER_NAME_PROD without production-preview's review",
+        "preview.yml:preview-dev: names vars.AZURE_CLIENT_ID without production-preview's review",
+      ]);
+    });
+
+    it("tries a failed preview once more, two minutes later, with a fresh login as the same identity", () => {
+      for (const [id, clientId] of [
+        ["preview-dev", PREVIEW_CLIENT_ID],
+        ["preview-prod", PROD_PREVIEW_CLIENT_ID],
+      ]) {
+        const job = preview.jobs[id];
+        const first = job.steps.findIndex((s) => action(s) === "pulumi/actions");
+        const retry = "steps.preview.outcome == 'failure'";
+        assert.deepEqual(
+          job.steps.slice(first),
+          [
+            {
+              name: "pulumi preview",
+              id: "preview",
+              "continue-on-error": true,
+              uses: "pulumi/actions@v6",
+              with: PREVIEW_WITH,
+              env: { PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
+            },
+            { name: "Wait before the second attempt", if: retry, run: "sleep 120" },
+            {
+              name: "Azure login again (OIDC)",
+              if: retry,
+              uses: "azure/login@v2",
+              with: {
+                "client-id": clientId,
+                "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+                "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+              },
+            },
+            {
+              name: "pulumi preview (second attempt)",
+              if: retry,
+              uses: "pulumi/actions@v6",
+              with: PREVIEW_WITH,
+              env: { PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
+            },
+          ],
+          id,
+        );
+      }
     });
 
     it("replaces an outdated preview of the same pull request and stack, outside the up groups", () => {
-      assert.deepEqual(preview.jobs.preview.concurrency, {
-        group: "preview-${{ github.event.pull_request.number }}-${{ matrix.stack }}",
-        "cancel-in-progress": true,
-      });
+      for (const stack of ["dev", "prod"]) {
+        assert.deepEqual(preview.jobs[`preview-${stack}`].concurrency, {
+          group: `preview-\${{ github.event.pull_request.number }}-${stack}`,
+          "cancel-in-progress": true,
+        });
+      }
     });
 
     it("tests and plans both stacks offline in a job with no secret and read-only permissions", () => {
-      assert.deepEqual(Object.keys(preview.jobs), ["test", "preview"]);
       const plan = preview.jobs.test;
       assert.equal(plan.if, undefined);
       assert.equal(plan.needs, undefined);
+      assert.equal(plan.environment, undefined);
       assert.deepEqual(plan.permissions, { contents: "read" });
       assert.deepEqual(
         plan.steps.flatMap((s) => (s.run ? [s.run] : [])),
         [
           "npm ci",
+          "npm run lint",
+          "npx tsc --noEmit -p tsconfig.dev.json",
           "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils prometheus",
           "npm test",
           "npm run plan -- --stack dev",
