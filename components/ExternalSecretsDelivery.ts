@@ -84,7 +84,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
         properties: { value: pulumi.secret(args.dockerConfigJson), contentType: "application/json" },
         tags: { "managed-by": "registry-access", namespace: namespaceName, stack: args.stack },
       },
-      // ARM has no delete for vault secrets (the data plane has): Pulumi forgets it, the README says how to
+      // ARM has no delete for vault secrets (the data plane has): Pulumi forgets it, docs/operations.md says how to
       // delete it.
       { ...child, retainOnDelete: true },
     );

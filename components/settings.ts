@@ -794,7 +794,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, options: P
   const registries = new Map<string, Registry>();
   const registryTypes = new Map<string, unknown>();
   if (raw.registries === undefined) {
-    problems.add("registries", "missing; define at least one registry (see README: Configuration)");
+    problems.add("registries", "missing; define at least one registry (see docs/configuration.md)");
   } else {
     const map = registryMap(problems, "registries", raw.registries);
     for (const [id, value] of Object.entries(map ?? {})) {

@@ -135,7 +135,7 @@ describe("adopted objects are never deleted by a rename or replacement (issue 8,
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule/pull-alerts-rule": "deleteBeforeReplace",
   };
 
-  it("declares each Kubernetes object with retainOnDelete or deleteBeforeReplace, as the README's table says", async () => {
+  it("declares each Kubernetes object with retainOnDelete or deleteBeforeReplace, as the table in docs/operations.md says", async () => {
     const run = await runProgram(stackConfig(everything()));
     const objects = run.recorder.resources.filter(
       (r) => r.custom && r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes",

@@ -47,15 +47,27 @@ function programProblems(text: string, name = "Pulumi.x.yaml"): readonly string[
   }
 }
 
-/** The ```yaml blocks of the README that are stack files (they start with config:). */
+/** The markdown files a user reads: the README first (its example is the full one), then every guide in docs/. */
+function guides(): string[] {
+  const docs = fs
+    .readdirSync(path.join(ROOT, "docs"), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => path.join("docs", f));
+  return ["README.md", ...docs];
+}
+
+/** The ```yaml blocks of the README and docs/ that are stack files (they start with config:). */
 function readmeStackFiles(): string[] {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  return [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)]
+  const text = guides()
+    .map((f) => fs.readFileSync(path.join(ROOT, f), "utf8"))
+    .join("\n");
+  return [...text.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)]
     .map((m) => m[1])
     .filter((b) => /^config:/m.test(b));
 }
 
-/** A README fragment (ESO, alerts) completed with the README's full example: what a user's stack file would be. */
+/** A fragment (ESO, alerts) completed with the README's full example: what a user's stack file would be. */
 function completed(block: string, full: string): string {
   if (/registry-access:registries:/.test(block)) return block;
   const fragment = parse(block) as { config: Record<string, unknown> };
@@ -109,11 +121,13 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
       ["a stack with an encrypted password", GOOD_BASE],
     ];
     const blocks = readmeStackFiles();
-    it("the README has a full example and fragments to check", () => {
+    it("the README has a full example, and it and docs/ have fragments to check", () => {
       assert.ok(blocks.length >= 3, `${blocks.length} yaml blocks`);
       assert.match(blocks[0], /registry-access:registries:/);
     });
-    blocks.forEach((block, i) => files.push([`README example ${i + 1}`, completed(block, blocks[0])]));
+    blocks.forEach((block, i) =>
+      files.push([`README or docs/ example ${i + 1}`, completed(block, blocks[0])]),
+    );
 
     for (const [name, text] of files) {
       it(name, () => {

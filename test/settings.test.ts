@@ -136,7 +136,7 @@ describe("settings", () => {
 
   it("requires registries and namespaces", () => {
     assert.deepStrictEqual(problemsOf({}), [
-      "registries: missing; define at least one registry (see README: Configuration)",
+      "registries: missing; define at least one registry (see docs/configuration.md)",
       "namespaces: missing; map each namespace to the registries it may pull from",
     ]);
     assert.deepStrictEqual(problemsOf({ registries: [], namespaces: {} }), [

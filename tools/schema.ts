@@ -121,7 +121,7 @@ export function stackConfigSchema(): Json {
     $schema: "http://json-schema.org/draft-07/schema#",
     title: "Pulumi.<stack>.yaml of registry-access",
     description:
-      "A stack of registry-access: its registry-access:* keys (README: Configuration), and any other " +
+      "A stack of registry-access: its registry-access:* keys (docs/configuration.md), and any other " +
       "namespace's (kubernetes:context, say). Generated from components/configSpec.ts by npm run schema.",
     type: "object",
     properties: {

@@ -19,6 +19,8 @@ tool_path="$(bash "$here/toolchain.sh")"
 export PATH="$tool_path:$PATH"
 cluster_up
 
+# The file backend's folder must exist before `pulumi stack init` or `login` ("unable to open bucket").
+mkdir -p "$E2E_DIR/pulumi-state"
 q() { printf '%q' "$1"; }
 echo "export PATH=$(q "$tool_path"):\"\$PATH\""
 echo "export KUBECONFIG=$(q "$E2E_DIR/kubeconfig")"
