@@ -2,8 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
-import { ExternalSecretsDelivery } from "./ExternalSecretsDelivery";
-import { ADOPT_ANNOTATIONS, MANAGED_BY_LABELS } from "./names";
+import { ExternalSecretsDelivery, STORE_SERVICE_ACCOUNT } from "./ExternalSecretsDelivery";
+import { adoptAnnotations, MANAGED_BY_LABELS } from "./names";
 import { ExternalSecretsSettings, NamespaceSettings } from "./settings";
 
 export interface NamespaceRegistryAccessArgs {
@@ -52,6 +52,16 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         this,
       );
     }
+    const store = ns.serviceAccounts.findIndex((sa) => sa.name === STORE_SERVICE_ACCOUNT);
+    if (ns.delivery === "externalSecrets" && store >= 0) {
+      // Two writers of one account drop each other's fields: the store's workload-identity annotations or the
+      // pull-secret list (issue 16, item 10).
+      throw new pulumi.ResourceError(
+        `namespaces.${ns.name}.serviceAccounts[${store}]: "${STORE_SERVICE_ACCOUNT}" is the account ESO's ` +
+          `SecretStore authenticates as, and this program manages it; remove it from the list`,
+        this,
+      );
+    }
     const child = { parent: this };
     // What pods in the namespace rely on is never deleted when it leaves the config (the namespace, or the
     // program): the namespace, its pull secret and its service accounts' wiring are handed back as they are.
@@ -64,7 +74,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         metadata: {
           name: ns.name,
           labels: { ...ns.labels },
-          annotations: { ...ns.annotations, ...ADOPT_ANNOTATIONS },
+          annotations: { ...ns.annotations, ...adoptAnnotations(args.stack) },
         },
       },
       retained,
@@ -117,7 +127,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             namespace: namespace.metadata.name,
             labels: { ...MANAGED_BY_LABELS },
             // Take `data` over from the manager of a secret made by `kubectl create secret` or by ESO.
-            annotations: { ...ADOPT_ANNOTATIONS },
+            annotations: { ...adoptAnnotations(args.stack) },
           },
           type: "kubernetes.io/dockerconfigjson",
           data: {
@@ -140,7 +150,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
               name: sa.name,
               namespace: namespace.metadata.name,
               labels: { ...MANAGED_BY_LABELS },
-              annotations: { ...ADOPT_ANNOTATIONS },
+              annotations: { ...adoptAnnotations(args.stack) },
             },
             imagePullSecrets: pullSecrets,
           },
@@ -153,7 +163,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             metadata: {
               name: sa.name,
               namespace: namespace.metadata.name,
-              annotations: { ...ADOPT_ANNOTATIONS },
+              annotations: { ...adoptAnnotations(args.stack) },
             },
             imagePullSecrets: pullSecrets,
           },

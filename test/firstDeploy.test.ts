@@ -7,7 +7,7 @@ import { vaultAuthorizationProblem } from "../components/vaultAuthorization";
 const GET_VAULT = "azure-native:keyvault:getVault";
 const READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs";
 const EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret";
-const ADOPT = { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" };
+const ADOPT = { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access-test" };
 
 /** team-a direct with a created account, team-b through ESO, and the alerts: every kind of object. */
 function everything(): Record<string, unknown> {
@@ -153,7 +153,7 @@ describe("adopted objects are never deleted by a rename or replacement (issue 8,
     assert.deepStrictEqual(declared, expected);
   });
 
-  it("adopts every Kubernetes object with server-side apply and force, under one field manager", async () => {
+  it("adopts every Kubernetes object with server-side apply and force, under the stack's field manager", async () => {
     const run = await runProgram(stackConfig(everything()));
     const objects = run.recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
     const without = objects

@@ -59,7 +59,7 @@ describe("program (static registries, under mocks)", () => {
       annotations: {
         owner: "team-a@example.com",
         "pulumi.com/patchForce": "true",
-        "pulumi.com/patchFieldManager": "registry-access",
+        "pulumi.com/patchFieldManager": "registry-access-dev",
       },
     });
     assert.strictEqual(ns.retainOnDelete, true);
@@ -79,7 +79,7 @@ describe("program (static registries, under mocks)", () => {
       name: "regcred",
       namespace: "team-a",
       labels: { "app.kubernetes.io/managed-by": "registry-access" },
-      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access-dev" },
     });
     assert.deepStrictEqual(dockerConfigOf(run, "team-a"), {
       auths: {
@@ -108,7 +108,7 @@ describe("program (static registries, under mocks)", () => {
       metadata: {
         name: "default",
         namespace: "team-a",
-        annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+        annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access-dev" },
       },
       imagePullSecrets: [{ name: "regcred" }, { name: "legacy-pull" }],
     });
@@ -127,7 +127,7 @@ describe("program (static registries, under mocks)", () => {
       name: "builder",
       namespace: "team-a",
       labels: { "app.kubernetes.io/managed-by": "registry-access" },
-      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access-dev" },
     });
     assert.deepStrictEqual(sa.inputs.imagePullSecrets, [{ name: "regcred" }, { name: "legacy-pull" }]);
     assert.ok(sa.dependsOn.includes(run.recorder.find(SECRET, "team-a-pull-secret").urn));
