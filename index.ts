@@ -22,11 +22,14 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
   }
 
   const kubernetesConfig = new pulumi.Config("kubernetes");
-  const kubernetes = new k8s.Provider("kubernetes", {
-    // An explicit provider does not read `kubernetes:` config by itself.
-    // A kubeconfig may carry credentials: keep it a secret in state.
+  // An explicit provider does not read `kubernetes:` config by itself.
+  // A kubeconfig may carry credentials: keep it a secret in state.
+  const cluster = {
     kubeconfig: kubernetesConfig.getSecret("kubeconfig"),
     context: kubernetesConfig.get("context"),
+  };
+  const kubernetes = new k8s.Provider("kubernetes", {
+    ...cluster,
     // A stable identity: a new kubeconfig path or context name (CI vs a laptop) must not replace every object.
     clusterIdentifier: kubernetesConfig.get("clusterIdentifier") ?? `${project}-${stack}`,
     // Without it a credential change deletes and re-creates the pull secret: a window of failed pulls.
@@ -46,6 +49,7 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
           project,
           stack,
           externalSecrets: settings.externalSecrets,
+          cluster,
         },
         { providers: { kubernetes } },
       ),

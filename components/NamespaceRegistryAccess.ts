@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
 import { ExternalSecretsDelivery, STORE_SERVICE_ACCOUNT } from "./ExternalSecretsDelivery";
-import { adoptAnnotations, MANAGED_BY_LABELS } from "./names";
+import { adoptAnnotations, fieldManager, MANAGED_BY_LABELS } from "./names";
+import { ClusterAccess, ServiceAccountPullSecrets } from "./serviceAccountPullSecrets";
 import { ExternalSecretsSettings, NamespaceSettings } from "./settings";
 
 export interface NamespaceRegistryAccessArgs {
@@ -17,6 +18,11 @@ export interface NamespaceRegistryAccessArgs {
   readonly stack: string;
   /** Required when the namespace's delivery is externalSecrets. */
   readonly externalSecrets?: ExternalSecretsSettings;
+  /**
+   * The cluster as the stack's Kubernetes provider reaches it: where accounts the program adopts get their pull
+   * secrets added. Defaults to KUBECONFIG (else ~/.kube/config) and its current context.
+   */
+  readonly cluster?: ClusterAccess;
 }
 
 /**
@@ -138,9 +144,11 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       );
     }
 
-    // imagePullSecrets is an atomic list under server-side apply: whoever applies it owns all of it, so the
-    // list carries the secrets other teams need too. The secret exists before any account names it.
-    const pullSecrets = [args.secretName, ...ns.extraImagePullSecrets].map((n) => ({ name: n }));
+    // imagePullSecrets is an atomic list under server-side apply: whoever applies it owns all of it. An account the
+    // program creates gets exactly the stack's list. On an account it adopts, other teams' entries stay: the
+    // stack's names are added one by one (and removed only when they leave the stack's list), never the list
+    // written whole. The secret exists before any account names it.
+    const secretNames = [args.secretName, ...ns.extraImagePullSecrets];
     for (const sa of ns.serviceAccounts) {
       if (sa.create) {
         new k8s.core.v1.ServiceAccount(
@@ -152,22 +160,23 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
               labels: { ...MANAGED_BY_LABELS },
               annotations: { ...adoptAnnotations(args.stack) },
             },
-            imagePullSecrets: pullSecrets,
+            imagePullSecrets: secretNames.map((n) => ({ name: n })),
           },
           { ...retained, dependsOn: [pullSecret] },
         );
       } else {
-        new k8s.core.v1.ServiceAccountPatch(
+        // Plain names, not the namespace's output: an output unknown in a preview would read as a new account.
+        new ServiceAccountPullSecrets(
           `${name}-sa-${sa.name}`,
           {
-            metadata: {
-              name: sa.name,
-              namespace: namespace.metadata.name,
-              annotations: { ...adoptAnnotations(args.stack) },
-            },
-            imagePullSecrets: pullSecrets,
+            namespace: ns.name,
+            serviceAccount: sa.name,
+            secretNames,
+            fieldManager: fieldManager(args.stack),
+            kubeconfig: args.cluster?.kubeconfig,
+            context: args.cluster?.context,
           },
-          { ...retained, dependsOn: [pullSecret] },
+          { ...retained, dependsOn: [namespace, pullSecret] },
         );
       }
     }

@@ -172,12 +172,12 @@ describe("External Secrets delivery (under mocks)", () => {
   });
 
   it("patches service accounts exactly as in direct delivery, once ESO has written the secret", () => {
-    const patch = run.recorder.find("kubernetes:core/v1:ServiceAccountPatch", "team-c-sa-runner");
-    assert.deepStrictEqual(patch.inputs.imagePullSecrets, [{ name: "regcred" }]);
-    assert.deepStrictEqual(patch.inputs.metadata.annotations, {
-      "pulumi.com/patchForce": "true",
-      "pulumi.com/patchFieldManager": "registry-access-dev",
-    });
+    const patch = run.recorder.find(
+      "pulumi-nodejs:dynamic/registry-access:ServiceAccountPullSecrets",
+      "team-c-sa-runner",
+    );
+    assert.deepStrictEqual(patch.inputs.secretNames, ["regcred"]);
+    assert.strictEqual(patch.inputs.fieldManager, "registry-access-dev");
     assert.ok(patch.dependsOn.includes(run.recorder.find(EXTERNAL_SECRET, "team-c-eso-external-secret").urn));
   });
 
