@@ -6,7 +6,9 @@ import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { redactDebugLog } from "./components/redactedDebugLog";
 import { loadSettings } from "./components/settings";
+import { checkTerminating, clusterNamespaces } from "./components/terminatingNamespaces";
 import { checkVaultAuthorization } from "./components/vaultAuthorization";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 
 /** The program: Pulumi awaits the function and exports what it returns. */
 async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknown>> }> {
@@ -28,6 +30,17 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
     kubeconfig: kubernetesConfig.getSecret("kubeconfig"),
     context: kubernetesConfig.get("context"),
   };
+  // A namespace being deleted fails `up` on its first write: a preview says so before (issue 16, item 11).
+  // Under the unit tests' mocks there is no cluster to ask.
+  if (pulumi.runtime.isDryRun() && !(pulumi.runtime.getMonitor() instanceof MockMonitor)) {
+    const kubeconfig = await new Promise<string | undefined>((resolve) =>
+      cluster.kubeconfig ? cluster.kubeconfig.apply(resolve) : resolve(undefined),
+    );
+    const names = settings.namespaces.map((n) => n.name);
+    const found = await checkTerminating(names, clusterNamespaces({ kubeconfig, context: cluster.context }));
+    if ("skipped" in found) pulumi.log.info(found.skipped);
+    else if (found.problems.length > 0) throw new pulumi.RunError(found.problems.join("\n"));
+  }
   const kubernetes = new k8s.Provider("kubernetes", {
     ...cluster,
     // A stable identity: a new kubeconfig path or context name (CI vs a laptop) must not replace every object.

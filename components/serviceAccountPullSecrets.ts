@@ -113,10 +113,10 @@ export function isConflict(err: unknown): boolean {
   return status === 409 || status === 422;
 }
 
-/** The client on the cluster that the inputs name, through @kubernetes/client-node. */
-export function kubeClient(
+/** The cluster's kubeconfig as the Kubernetes provider reads `kubernetes:kubeconfig` and `kubernetes:context`. */
+export function loadKubeConfig(
   inputs: Pick<ServiceAccountPullSecretsInputs, "kubeconfig" | "context">,
-): ServiceAccountClient {
+): import("@kubernetes/client-node").KubeConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
@@ -126,7 +126,16 @@ export function kubeClient(
   else if (kubeconfig.includes("\n")) kc.loadFromString(kubeconfig);
   else kc.loadFromFile(kubeconfig);
   if (inputs.context) kc.setCurrentContext(inputs.context);
-  const api = kc.makeApiClient(k8s.CoreV1Api);
+  return kc;
+}
+
+/** The client on the cluster that the inputs name, through @kubernetes/client-node. */
+export function kubeClient(
+  inputs: Pick<ServiceAccountPullSecretsInputs, "kubeconfig" | "context">,
+): ServiceAccountClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+  const api = loadKubeConfig(inputs).makeApiClient(k8s.CoreV1Api);
   return {
     read: async (namespace, name) => {
       try {
