@@ -224,6 +224,10 @@ describe("External Secrets variants (under mocks)", () => {
         'namespaces.team-c.serviceAccounts[1]: "registry-access-store" is the account ESO\'s SecretStore ' +
           "authenticates as, and this program manages it; remove it from the list",
     );
+    namespaces["team-c"].serviceAccounts = [STORE_SERVICE_ACCOUNT];
+    await assert.rejects(runProgram(stackConfig(withStore), { stack: "dev" }), (e: Error) =>
+      e.message.startsWith('namespaces.team-c.serviceAccounts[0]: "registry-access-store" is the account'),
+    );
     // In a namespace with direct delivery the name is an ordinary account: patched like any other.
     namespaces["team-c"].delivery = "direct";
     const direct = await runProgram(stackConfig(withStore), { stack: "dev" });
