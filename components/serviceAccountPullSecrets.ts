@@ -171,17 +171,33 @@ export function describeApiError(err: unknown): string {
   return `HTTP ${status}${typeof message === "string" ? ` ${message}` : ""}`;
 }
 
+/** How long to wait for an account that does not exist yet, and how to wait. */
+export interface AccountWait {
+  readonly ms: number;
+  readonly stepMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export const ACCOUNT_WAIT: AccountWait = {
+  ms: 60_000,
+  stepMs: 500,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
 /**
- * Reads the account and patches it until it lists `add` and not `remove`. A missing account is an error when there
- * is something to add (the program does not create accounts it adopts), and nothing to do when only removing.
+ * Reads the account and patches it until it lists `add` and not `remove`. A missing account is waited for up to
+ * `wait.ms` and then an error when there is something to add (the program does not create accounts it adopts),
+ * and nothing to do when only removing.
  */
 export async function converge(
   client: ServiceAccountClient,
   inputs: Pick<ServiceAccountPullSecretsInputs, "namespace" | "serviceAccount" | "fieldManager">,
   add: readonly string[],
   remove: readonly string[],
+  wait: AccountWait = ACCOUNT_WAIT,
 ): Promise<void> {
   const where = `service account ${inputs.serviceAccount} in namespace ${inputs.namespace}`;
+  let waited = 0;
   for (let attempt = 1; ; attempt++) {
     let live: LiveServiceAccount | undefined;
     try {
@@ -191,6 +207,13 @@ export async function converge(
     }
     if (live === undefined) {
       if (add.length === 0) return;
+      // Kubernetes creates "default" moments after a new namespace: wait for it, without spending an attempt.
+      if (waited < wait.ms) {
+        await wait.sleep(wait.stepMs);
+        waited += wait.stepMs;
+        attempt--;
+        continue;
+      }
       throw new Error(
         `${where} does not exist: create it (Kubernetes creates "default" with the namespace), or list it ` +
           `as { name: ${inputs.serviceAccount}, create: true } under namespaces.${inputs.namespace}.serviceAccounts`,

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import {
+  ACCOUNT_WAIT,
   converge,
   describeApiError,
   isConflict,
@@ -175,15 +176,36 @@ describe("pull secrets on adopted service accounts: the provider (issue 16, item
     assert.strictEqual(fake.patches.length, 1);
   });
 
+  it("waits for an account Kubernetes has not made yet, without spending an attempt", async () => {
+    const fake = new FakeAccounts();
+    const slept: number[] = [];
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+      if (slept.length === 3) fake.set("team-a/default", []);
+    };
+    fake.interleave = (f) => {
+      if (f.patches.length < MAX_ATTEMPTS) f.set("team-a/default", []);
+    };
+    await converge(fake, INPUTS, ["regcred"], [], { ms: 10_000, stepMs: 250, sleep });
+    assert.deepStrictEqual(slept, [250, 250, 250]);
+    assert.strictEqual(fake.patches.length, MAX_ATTEMPTS, "the waits spent no attempt");
+    assert.deepStrictEqual(fake.listOf("team-a/default"), ["regcred"]);
+    assert.strictEqual(ACCOUNT_WAIT.ms, 60_000);
+  });
+
   it("names a missing account and how to get one; removing from a missing account is nothing to do", async () => {
     const fake = new FakeAccounts();
-    await assert.rejects(converge(fake, { ...INPUTS, serviceAccount: "app" }, ["regcred"], []), {
+    const slept: number[] = [];
+    const wait = { ms: 1000, stepMs: 500, sleep: async (ms: number) => void slept.push(ms) };
+    await assert.rejects(converge(fake, { ...INPUTS, serviceAccount: "app" }, ["regcred"], [], wait), {
       message:
         'service account app in namespace team-a does not exist: create it (Kubernetes creates "default" with ' +
         "the namespace), or list it as { name: app, create: true } under namespaces.team-a.serviceAccounts",
     });
-    await converge(fake, INPUTS, [], ["regcred"]);
+    assert.deepStrictEqual(slept, [500, 500]);
+    await converge(fake, INPUTS, [], ["regcred"], wait);
     assert.deepStrictEqual(fake.patches, []);
+    assert.deepStrictEqual(slept, [500, 500], "nothing to wait for when only removing");
   });
 
   it("says why it could not read the account", async () => {
