@@ -7,7 +7,9 @@ import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { redactDebugLog } from "./components/redactedDebugLog";
 import { loadSettings } from "./components/settings";
 import { checkAbacMode } from "./components/acrAbacMode";
+import { checkTerminating, clusterNamespaces } from "./components/terminatingNamespaces";
 import { checkVaultAuthorization } from "./components/vaultAuthorization";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 
 /** The program: Pulumi awaits the function and exports what it returns. */
 async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknown>> }> {
@@ -32,11 +34,25 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
     : undefined;
 
   const kubernetesConfig = new pulumi.Config("kubernetes");
-  const kubernetes = new k8s.Provider("kubernetes", {
-    // An explicit provider does not read `kubernetes:` config by itself.
-    // A kubeconfig may carry credentials: keep it a secret in state.
+  // An explicit provider does not read `kubernetes:` config by itself.
+  // A kubeconfig may carry credentials: keep it a secret in state.
+  const cluster = {
     kubeconfig: kubernetesConfig.getSecret("kubeconfig"),
     context: kubernetesConfig.get("context"),
+  };
+  // A namespace being deleted fails `up` on its first write: a preview says so before (issue 16, item 11).
+  // Under the unit tests' mocks there is no cluster to ask.
+  if (pulumi.runtime.isDryRun() && !(pulumi.runtime.getMonitor() instanceof MockMonitor)) {
+    const kubeconfig = await new Promise<string | undefined>((resolve) =>
+      cluster.kubeconfig ? cluster.kubeconfig.apply(resolve) : resolve(undefined),
+    );
+    const names = settings.namespaces.map((n) => n.name);
+    const found = await checkTerminating(names, clusterNamespaces({ kubeconfig, context: cluster.context }));
+    if ("skipped" in found) pulumi.log.info(found.skipped);
+    else if (found.problems.length > 0) throw new pulumi.RunError(found.problems.join("\n"));
+  }
+  const kubernetes = new k8s.Provider("kubernetes", {
+    ...cluster,
     // A stable identity: a new kubeconfig path or context name (CI vs a laptop) must not replace every object.
     clusterIdentifier: kubernetesConfig.get("clusterIdentifier") ?? `${project}-${stack}`,
     // Without it a credential change deletes and re-creates the pull secret: a window of failed pulls.
@@ -58,6 +74,7 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
           externalSecrets: settings.externalSecrets,
           workloadIdentity: settings.workloadIdentity,
           registryResourceIds,
+          cluster,
         },
         { providers: { kubernetes } },
       ),

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { deterministicGuid, REPOSITORY_READER_ROLE_ID, repositoryReaderCondition } from "./abacCondition";
 import { EXTERNAL_SECRET_TIMEOUT_SECONDS, roleDefinitionId } from "./ExternalSecretsDelivery";
-import { ADOPT_ANNOTATIONS, boundedName, MANAGED_BY_LABELS } from "./names";
+import { adoptAnnotations, boundedName, MANAGED_BY_LABELS } from "./names";
 import { AcrRegistry } from "./settings";
 import {
   acrAccessTokenManifest,
@@ -120,7 +120,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
           namespace: args.namespace,
           labels: { ...MANAGED_BY_LABELS },
           annotations: {
-            ...ADOPT_ANNOTATIONS,
+            ...adoptAnnotations(args.stack),
             "azure.workload.identity/client-id": identity.clientId,
             "azure.workload.identity/tenant-id": identity.tenantId,
           },
@@ -145,7 +145,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
           metadata: {
             ...(manifest.metadata as object),
             namespace: args.namespace,
-            annotations: { ...ADOPT_ANNOTATIONS },
+            annotations: { ...adoptAnnotations(args.stack) },
           },
         },
         { ...child, dependsOn: [account] },
@@ -173,7 +173,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
           ...(manifest.metadata as object),
           namespace: args.namespace,
           annotations: {
-            ...ADOPT_ANNOTATIONS,
+            ...adoptAnnotations(args.stack),
             // `up` succeeds only once ESO has written the Secret, so service accounts never name a missing one.
             "pulumi.com/waitFor": "condition=Ready",
             "pulumi.com/timeoutSeconds": String(EXTERNAL_SECRET_TIMEOUT_SECONDS),

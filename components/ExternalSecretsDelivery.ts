@@ -2,7 +2,7 @@ import * as azure from "@pulumi/azure-native";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { externalSecretManifest, secretStoreManifest } from "./externalSecretsManifests";
-import { ADOPT_ANNOTATIONS, boundedName, MANAGED_BY_LABELS } from "./names";
+import { adoptAnnotations, boundedName, MANAGED_BY_LABELS } from "./names";
 import { ExternalSecretsSettings } from "./settings";
 
 /** The built-in role "Key Vault Secrets User": read secret contents, nothing else. */
@@ -140,7 +140,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
             namespace: args.namespace,
             labels: { ...MANAGED_BY_LABELS },
             annotations: {
-              ...ADOPT_ANNOTATIONS,
+              ...adoptAnnotations(args.stack),
               "azure.workload.identity/client-id": identity.clientId,
               "azure.workload.identity/tenant-id": identity.tenantId,
             },
@@ -165,7 +165,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
           metadata: {
             ...(storeManifest.metadata as object),
             namespace: args.namespace,
-            annotations: { ...ADOPT_ANNOTATIONS },
+            annotations: { ...adoptAnnotations(args.stack) },
           },
         },
         // The store can authenticate only once the federation and the role exist. Retained like its account:
@@ -197,7 +197,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
           ...metadata,
           namespace: args.namespace,
           annotations: {
-            ...ADOPT_ANNOTATIONS,
+            ...adoptAnnotations(args.stack),
             // `up` succeeds only once ESO has written the pull secret from the vault.
             "pulumi.com/waitFor": "condition=Ready",
             "pulumi.com/timeoutSeconds": String(EXTERNAL_SECRET_TIMEOUT_SECONDS),

@@ -2,9 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
-import { ExternalSecretsDelivery } from "./ExternalSecretsDelivery";
-import { ADOPT_ANNOTATIONS, MANAGED_BY_LABELS } from "./names";
 import { AcrWorkloadIdentity } from "./AcrWorkloadIdentity";
+import { ExternalSecretsDelivery, STORE_SERVICE_ACCOUNT } from "./ExternalSecretsDelivery";
+import { adoptAnnotations, fieldManager, MANAGED_BY_LABELS } from "./names";
+import { ClusterAccess, ServiceAccountPullSecrets } from "./serviceAccountPullSecrets";
 import { ExternalSecretsSettings, NamespaceSettings } from "./settings";
 import { WorkloadIdentitySettings } from "./workloadIdentitySettings";
 
@@ -23,6 +24,11 @@ export interface NamespaceRegistryAccessArgs {
   readonly workloadIdentity?: WorkloadIdentitySettings;
   /** ARM resource ids of the workload-identity registries, by registry id, read before anything is declared. */
   readonly registryResourceIds?: ReadonlyMap<string, string>;
+  /**
+   * The cluster as the stack's Kubernetes provider reaches it: where accounts the program adopts get their pull
+   * secrets added. Defaults to KUBECONFIG (else ~/.kube/config) and its current context.
+   */
+  readonly cluster?: ClusterAccess;
 }
 
 /**
@@ -60,6 +66,16 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         this,
       );
     }
+    const store = ns.serviceAccounts.findIndex((sa) => sa.name === STORE_SERVICE_ACCOUNT);
+    if (ns.delivery === "externalSecrets" && store >= 0) {
+      // Two writers of one account drop each other's fields: the store's workload-identity annotations or the
+      // pull-secret list (issue 16, item 10).
+      throw new pulumi.ResourceError(
+        `namespaces.${ns.name}.serviceAccounts[${store}]: "${STORE_SERVICE_ACCOUNT}" is the account ESO's ` +
+          `SecretStore authenticates as, and this program manages it; remove it from the list`,
+        this,
+      );
+    }
     const child = { parent: this };
     // What pods in the namespace rely on is never deleted when it leaves the config (the namespace, or the
     // program): the namespace, its pull secret and its service accounts' wiring are handed back as they are.
@@ -72,7 +88,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         metadata: {
           name: ns.name,
           labels: { ...ns.labels },
-          annotations: { ...ns.annotations, ...ADOPT_ANNOTATIONS },
+          annotations: { ...ns.annotations, ...adoptAnnotations(args.stack) },
         },
       },
       retained,
@@ -163,7 +179,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             namespace: namespace.metadata.name,
             labels: { ...MANAGED_BY_LABELS },
             // Take `data` over from the manager of a secret made by `kubectl create secret` or by ESO.
-            annotations: { ...ADOPT_ANNOTATIONS },
+            annotations: { ...adoptAnnotations(args.stack) },
           },
           type: "kubernetes.io/dockerconfigjson",
           data: {
@@ -176,13 +192,15 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       );
     }
 
-    // imagePullSecrets is an atomic list under server-side apply: whoever applies it owns all of it, so the
-    // list carries the secrets other teams need too. The secret exists before any account names it.
-    const pullSecrets = [
+    // imagePullSecrets is an atomic list under server-side apply: whoever applies it owns all of it. An account the
+    // program creates gets exactly the stack's list. On an account it adopts, other teams' entries stay: the
+    // stack's names are added one by one (and removed only when they leave the stack's list), never the list
+    // written whole. The secret exists before any account names it.
+    const secretNames = [
       ...(stored.length > 0 ? [args.secretName] : []),
       ...(workloadIdentity ? [`${args.secretName}-acr`] : []),
       ...ns.extraImagePullSecrets,
-    ].map((n) => ({ name: n }));
+    ];
     // With workload identity, accounts wait for the generated Secret instead, and the stored secret waits for them.
     const secretsFirst = workloadIdentity
       ? [workloadIdentity.externalSecret]
@@ -200,26 +218,27 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
                 name: sa.name,
                 namespace: namespace.metadata.name,
                 labels: { ...MANAGED_BY_LABELS },
-                annotations: { ...ADOPT_ANNOTATIONS },
+                annotations: { ...adoptAnnotations(args.stack) },
               },
-              imagePullSecrets: pullSecrets,
+              imagePullSecrets: secretNames.map((n) => ({ name: n })),
             },
             { ...retained, dependsOn: secretsFirst },
           ),
         );
       } else {
+        // Plain names, not the namespace's output: an output unknown in a preview would read as a new account.
         accounts.push(
-          new k8s.core.v1.ServiceAccountPatch(
+          new ServiceAccountPullSecrets(
             `${name}-sa-${sa.name}`,
             {
-              metadata: {
-                name: sa.name,
-                namespace: namespace.metadata.name,
-                annotations: { ...ADOPT_ANNOTATIONS },
-              },
-              imagePullSecrets: pullSecrets,
+              namespace: ns.name,
+              serviceAccount: sa.name,
+              secretNames,
+              fieldManager: fieldManager(args.stack),
+              kubeconfig: args.cluster?.kubeconfig,
+              context: args.cluster?.context,
             },
-            { ...retained, dependsOn: secretsFirst },
+            { ...retained, dependsOn: [namespace, ...secretsFirst] },
           ),
         );
       }

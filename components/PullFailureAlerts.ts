@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { STORE_NAME } from "./ExternalSecretsDelivery";
-import { ADOPT_ANNOTATIONS, MANAGED_BY_LABELS } from "./names";
+import { adoptAnnotations, MANAGED_BY_LABELS } from "./names";
 import { pullAlertRules } from "./pullAlerts";
 import { MonitoringSettings } from "./settings";
 
@@ -38,7 +38,7 @@ export class PullFailureAlerts extends pulumi.ComponentResource {
           name: `registry-access-${pulumi.getStack()}`,
           namespace: args.monitoring.namespace,
           labels: { ...args.monitoring.labels, ...MANAGED_BY_LABELS },
-          annotations: { ...ADOPT_ANNOTATIONS },
+          annotations: { ...adoptAnnotations(pulumi.getStack()) },
         },
         spec,
       },

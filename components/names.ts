@@ -5,18 +5,23 @@ export const MANAGED_BY_LABELS: Readonly<Record<string, string>> = Object.freeze
   "app.kubernetes.io/managed-by": "registry-access",
 });
 
-/** Field manager of every server-side-apply patch: stable, so each `up` re-owns the same fields. */
-export const FIELD_MANAGER = "registry-access";
+/**
+ * Field manager of every server-side-apply patch: stable, so each `up` re-owns the same fields, and one per stack,
+ * so two stacks sharing a cluster never take each other's fields over without a conflict (issue 16, item 10).
+ * A stack name is at most 100 characters: the manager stays under the API server's limit of 128.
+ */
+export function fieldManager(stack: string): string {
+  return `registry-access-${stack}`;
+}
 
 /**
  * Annotations that adopt an object another manager wrote (kubectl, a Helm chart, ESO): server-side apply with
  * force takes the fields over instead of failing `up` with a conflict. Every object that can exist before the
  * program carries them, because the provider's upsertExistingObjects adopts it.
  */
-export const ADOPT_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({
-  "pulumi.com/patchForce": "true",
-  "pulumi.com/patchFieldManager": FIELD_MANAGER,
-});
+export function adoptAnnotations(stack: string): Record<string, string> {
+  return { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": fieldManager(stack) };
+}
 
 /** Kubernetes DNS-1123 label: namespace names. */
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -116,7 +116,7 @@ describe("External Secrets delivery (under mocks)", () => {
     const sa = run.recorder.find("kubernetes:core/v1:ServiceAccount", "team-b-eso-store-sa");
     assert.deepStrictEqual(sa.inputs.metadata.annotations, {
       "pulumi.com/patchForce": "true",
-      "pulumi.com/patchFieldManager": "registry-access",
+      "pulumi.com/patchFieldManager": "registry-access-dev",
       "azure.workload.identity/client-id": `client-id-of-${identityName("registry-access", "dev", "team-b")}`,
       "azure.workload.identity/tenant-id": "11111111-1111-1111-1111-111111111111",
     });
@@ -149,7 +149,7 @@ describe("External Secrets delivery (under mocks)", () => {
     ]);
     assert.deepStrictEqual(es.inputs.metadata.annotations, {
       "pulumi.com/patchForce": "true",
-      "pulumi.com/patchFieldManager": "registry-access",
+      "pulumi.com/patchFieldManager": "registry-access-dev",
       "pulumi.com/waitFor": "condition=Ready",
       "pulumi.com/timeoutSeconds": "1800",
       "pulumi.com/deletionPropagationPolicy": "orphan",
@@ -172,12 +172,12 @@ describe("External Secrets delivery (under mocks)", () => {
   });
 
   it("patches service accounts exactly as in direct delivery, once ESO has written the secret", () => {
-    const patch = run.recorder.find("kubernetes:core/v1:ServiceAccountPatch", "team-c-sa-runner");
-    assert.deepStrictEqual(patch.inputs.imagePullSecrets, [{ name: "regcred" }]);
-    assert.deepStrictEqual(patch.inputs.metadata.annotations, {
-      "pulumi.com/patchForce": "true",
-      "pulumi.com/patchFieldManager": "registry-access",
-    });
+    const patch = run.recorder.find(
+      "pulumi-nodejs:dynamic/registry-access:ServiceAccountPullSecrets",
+      "team-c-sa-runner",
+    );
+    assert.deepStrictEqual(patch.inputs.secretNames, ["regcred"]);
+    assert.strictEqual(patch.inputs.fieldManager, "registry-access-dev");
     assert.ok(patch.dependsOn.includes(run.recorder.find(EXTERNAL_SECRET, "team-c-eso-external-secret").urn));
   });
 
@@ -212,6 +212,28 @@ describe("External Secrets delivery (under mocks)", () => {
 });
 
 describe("External Secrets variants (under mocks)", () => {
+  it("refuses the store's own account under serviceAccounts of an ESO namespace, and allows it elsewhere (issue 16, item 10)", async () => {
+    const withStore = mixed();
+    const namespaces = withStore.namespaces as Record<string, Record<string, unknown>>;
+    namespaces["team-c"].serviceAccounts = ["default", STORE_SERVICE_ACCOUNT];
+    const recorder = new Recorder();
+    await assert.rejects(
+      runProgram(stackConfig(withStore), { stack: "dev", recorder }),
+      (e: Error) =>
+        e.message ===
+        'namespaces.team-c.serviceAccounts[1]: "registry-access-store" is the account ESO\'s SecretStore ' +
+          "authenticates as, and this program manages it; remove it from the list",
+    );
+    namespaces["team-c"].serviceAccounts = [STORE_SERVICE_ACCOUNT];
+    await assert.rejects(runProgram(stackConfig(withStore), { stack: "dev" }), (e: Error) =>
+      e.message.startsWith('namespaces.team-c.serviceAccounts[0]: "registry-access-store" is the account'),
+    );
+    // In a namespace with direct delivery the name is an ordinary account: patched like any other.
+    namespaces["team-c"].delivery = "direct";
+    const direct = await runProgram(stackConfig(withStore), { stack: "dev" });
+    assert.ok(direct.recorder.resources.some((r) => r.name === `team-c-sa-${STORE_SERVICE_ACCOUNT}`));
+  });
+
   it("with a ClusterSecretStore: no per-namespace identity, store or role; the ExternalSecret names the shared store", async () => {
     const run = await runProgram(
       stackConfig(

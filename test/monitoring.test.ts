@@ -32,7 +32,10 @@ describe("alerts on failed pulls (under mocks)", () => {
       name: "registry-access-prod",
       namespace: "observability",
       labels: { release: "kps", "app.kubernetes.io/managed-by": "registry-access" },
-      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+      annotations: {
+        "pulumi.com/patchForce": "true",
+        "pulumi.com/patchFieldManager": "registry-access-prod",
+      },
     });
     const groups = rule.inputs.spec.groups as { rules: { alert: string; expr: string }[] }[];
     const alerts = groups.flatMap((g) => g.rules);

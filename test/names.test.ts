@@ -3,7 +3,9 @@ import * as fc from "fast-check";
 import {
   ACR_TOKEN_NAME,
   acrTokenName,
+  adoptAnnotations,
   boundedName,
+  fieldManager,
   isNamespaceName,
   isObjectName,
   NAMESPACE_RULE,
@@ -16,6 +18,17 @@ const namespaceName = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/).
 const stackName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/);
 
 describe("names", () => {
+  it("gives each stack its own field manager, and adopts with it and force (issue 16, item 10)", () => {
+    assert.strictEqual(fieldManager("dev"), "registry-access-dev");
+    assert.notStrictEqual(fieldManager("dev"), fieldManager("prod"));
+    // The longest stack name Pulumi takes (100) stays within the API server's 128 for a manager.
+    assert.strictEqual(fieldManager("s".repeat(100)).length, 116);
+    assert.deepStrictEqual(adoptAnnotations("prod"), {
+      "pulumi.com/patchForce": "true",
+      "pulumi.com/patchFieldManager": "registry-access-prod",
+    });
+  });
+
   it("accepts DNS-1123 labels for namespaces and subdomains for objects", () => {
     assert.strictEqual(isNamespaceName("team-a"), true);
     assert.strictEqual(isNamespaceName("a".repeat(63)), true);

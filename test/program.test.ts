@@ -6,7 +6,7 @@ import { plaintextStrings, ProgramRun, Recorder, runProgram, stackConfig } from 
 
 const NS = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
-const SA_PATCH = "kubernetes:core/v1:ServiceAccountPatch";
+const SA_PULL = "pulumi-nodejs:dynamic/registry-access:ServiceAccountPullSecrets";
 const SA = "kubernetes:core/v1:ServiceAccount";
 const COMPONENT = "registry-access:index:NamespaceRegistryAccess";
 
@@ -43,8 +43,8 @@ describe("program (static registries, under mocks)", () => {
       `${SECRET}/team-a-pull-secret`,
       `${SECRET}/team-b-pull-secret`,
       `${SA}/team-a-sa-builder`,
-      `${SA_PATCH}/team-a-sa-default`,
-      `${SA_PATCH}/team-b-sa-default`,
+      `${SA_PULL}/team-a-sa-default`,
+      `${SA_PULL}/team-b-sa-default`,
       "pulumi:providers:kubernetes/kubernetes",
       `${COMPONENT}/team-a`,
       `${COMPONENT}/team-b`,
@@ -59,7 +59,7 @@ describe("program (static registries, under mocks)", () => {
       annotations: {
         owner: "team-a@example.com",
         "pulumi.com/patchForce": "true",
-        "pulumi.com/patchFieldManager": "registry-access",
+        "pulumi.com/patchFieldManager": "registry-access-dev",
       },
     });
     assert.strictEqual(ns.retainOnDelete, true);
@@ -79,7 +79,7 @@ describe("program (static registries, under mocks)", () => {
       name: "regcred",
       namespace: "team-a",
       labels: { "app.kubernetes.io/managed-by": "registry-access" },
-      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access-dev" },
     });
     assert.deepStrictEqual(dockerConfigOf(run, "team-a"), {
       auths: {
@@ -100,25 +100,27 @@ describe("program (static registries, under mocks)", () => {
     assert.strictEqual(Buffer.from(gcr.auth, "base64").toString("utf8"), `_json_key:${CANARY.gcrKey}`);
   });
 
-  it("patches existing service accounts with the whole list, a stable field manager and force, after the secret", () => {
-    const patch = run.recorder.find(SA_PATCH, "team-a-sa-default");
-    assert.deepStrictEqual(patch.inputs, {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: {
-        name: "default",
-        namespace: "team-a",
-        annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
-      },
-      imagePullSecrets: [{ name: "regcred" }, { name: "legacy-pull" }],
+  it("adds the stack's pull secrets to existing accounts one by one, under the stack's field manager, after the secret", () => {
+    const patch = run.recorder.find(SA_PULL, "team-a-sa-default");
+    const { __provider, ...inputs } = patch.inputs;
+    assert.match(__provider, /pullSecretsPatch/, "the add-only provider, serialized");
+    assert.deepStrictEqual(inputs, {
+      namespace: "team-a",
+      serviceAccount: "default",
+      secretNames: ["regcred", "legacy-pull"],
+      fieldManager: "registry-access-dev",
     });
     const secret = run.recorder.find(SECRET, "team-a-pull-secret");
-    assert.ok(patch.dependsOn.includes(secret.urn), "the patch must wait for the secret");
-    // Leaving the config hands the list back as it is: other teams' entries are never stripped.
+    const ns = run.recorder.find(NS, "team-a-namespace");
+    assert.deepStrictEqual(
+      patch.dependsOn,
+      [ns.urn, secret.urn],
+      "the account is wired once the secret exists",
+    );
+    assert.strictEqual(run.recorder.byUrn(patch.parent).name, "team-a");
+    // Leaving the config hands the list back as it is.
     assert.strictEqual(patch.retainOnDelete, true);
-    assert.deepStrictEqual(run.recorder.find(SA_PATCH, "team-b-sa-default").inputs.imagePullSecrets, [
-      { name: "regcred" },
-    ]);
+    assert.deepStrictEqual(run.recorder.find(SA_PULL, "team-b-sa-default").inputs.secretNames, ["regcred"]);
   });
 
   it("creates accounts marked create: true as plain ServiceAccounts, and never creates default", () => {
@@ -127,7 +129,7 @@ describe("program (static registries, under mocks)", () => {
       name: "builder",
       namespace: "team-a",
       labels: { "app.kubernetes.io/managed-by": "registry-access" },
-      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access" },
+      annotations: { "pulumi.com/patchForce": "true", "pulumi.com/patchFieldManager": "registry-access-dev" },
     });
     assert.deepStrictEqual(sa.inputs.imagePullSecrets, [{ name: "regcred" }, { name: "legacy-pull" }]);
     assert.ok(sa.dependsOn.includes(run.recorder.find(SECRET, "team-a-pull-secret").urn));
@@ -232,10 +234,16 @@ describe("program (static registries, under mocks)", () => {
     assert.strictEqual(provider.inputs.context, "prod-aks");
     assert.strictEqual(provider.inputs.clusterIdentifier, "aks-prod-westeurope");
     assert.strictEqual(provider.inputs.kubeconfig, kubeconfig);
-    assert.deepStrictEqual(
-      plaintextStrings(provider.rawInputs).filter((s) => s.text.includes("canary-kube-token")),
-      [],
-      "the kubeconfig must be a secret input",
-    );
+    // The add-only patches reach the same cluster as the provider.
+    const patch = r.recorder.find(SA_PULL, "team-a-sa-default");
+    assert.strictEqual(patch.inputs.kubeconfig, kubeconfig);
+    assert.strictEqual(patch.inputs.context, "prod-aks");
+    for (const res of [provider, patch]) {
+      assert.deepStrictEqual(
+        plaintextStrings(res.rawInputs).filter((s) => s.text.includes("canary-kube-token")),
+        [],
+        `the kubeconfig must be a secret input of ${res.type}`,
+      );
+    }
   });
 });

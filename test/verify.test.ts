@@ -19,6 +19,7 @@ import {
   LoginResult,
   loginRequests,
   loginText,
+  foreignWriter,
   ObservedNamespace,
   owningWorkload,
   parseDockerConfigFile,
@@ -26,6 +27,7 @@ import {
   PROJECT,
   readAuthEntry,
   reportOk,
+  upFix,
   verifyAuthEntries,
 } from "../tools/verifyChecks";
 import { UsageError } from "../tools/cli";
@@ -689,6 +691,7 @@ describe("verify", () => {
             },
           ],
           serviceAccounts: ["default"],
+          stack: "dev",
         },
         {
           name: "staging",
@@ -712,6 +715,7 @@ describe("verify", () => {
             },
           ],
           serviceAccounts: ["default", "app-sa"],
+          stack: "dev",
         },
       ]);
     });
@@ -882,7 +886,7 @@ describe("verify", () => {
       assert.deepEqual(report(observed, []), [
         "namespace staging: 1 problem",
         lines[0],
-        "        fix: run `pulumi up` for this stack",
+        "        fix: run `pulumi up --refresh` for this stack",
         ...lines.slice(1),
       ]);
       assert.deepEqual(report(observed, [], { ...STAGING, delivery: "externalSecrets" }), [
@@ -897,7 +901,7 @@ describe("verify", () => {
       assert.deepEqual(report({ ...good(), secret: secretJson(GOOD_AUTHS, "Opaque") }), [
         "namespace staging: 1 problem",
         "  FAIL  secret regcred  has type Opaque, not kubernetes.io/dockerconfigjson: the kubelet does not use it for pulls",
-        "        fix: a Secret's type cannot change: kubectl delete secret regcred -n staging, then run `pulumi up` for this stack",
+        "        fix: a Secret's type cannot change: kubectl delete secret regcred -n staging, then run `pulumi up --refresh` for this stack",
         OK_HUB,
         OK_ACR,
         ...OK_ACCOUNTS,
@@ -939,7 +943,7 @@ describe("verify", () => {
         assert.deepEqual(report({ ...good(), secret }, []), [
           "namespace staging: 1 problem",
           `  FAIL  secret regcred  ${text}`,
-          "        fix: run `pulumi up` for this stack",
+          "        fix: run `pulumi up --refresh` for this stack",
           ...OK_ACCOUNTS,
           OK_PODS,
         ]);
@@ -954,9 +958,9 @@ describe("verify", () => {
         OK_SECRET,
         "  ok    docker.io  user mycompany-ci",
         `  FAIL  ${ACR}  missing from secret regcred (registry mycompany of the stack)`,
-        "        fix: run `pulumi up` for this stack",
+        "        fix: run `pulumi up --refresh` for this stack",
         "  FAIL  ghcr.io  in secret regcred but not in the stack: a credential this namespace should not hold",
-        "        fix: run `pulumi up` for this stack",
+        "        fix: run `pulumi up --refresh` for this stack",
         ...OK_ACCOUNTS,
         OK_PODS,
       ]);
@@ -972,13 +976,107 @@ describe("verify", () => {
         "namespace staging: 2 problems",
         OK_SECRET,
         `  FAIL  ${HUB}  unusable entry: it has neither "auth" nor "username" and "password"`,
-        "        fix: run `pulumi up` for this stack",
+        "        fix: run `pulumi up --refresh` for this stack",
         `  FAIL  ${ACR}  holds user ra-dev-development-f215469e, but the stack expects this namespace's token ${TOKEN}`,
-        "        fix: run `pulumi up` for this stack",
+        "        fix: run `pulumi up --refresh` for this stack",
         `  ok    ${ACR}  user ra-dev-development-f215469e, may pull webapp`,
         ...OK_ACCOUNTS,
         OK_PODS,
       ]);
+    });
+
+    it("a rejected password in a secret changed by hand says up --refresh, not config set (issue 18, item 1)", () => {
+      const writtenBy = (...managers: string[]) => ({
+        ...good(),
+        secret: {
+          ...secretJson(GOOD_AUTHS),
+          metadata: {
+            name: "regcred",
+            managedFields: [
+              { manager: "kubectl-create", fieldsV1: { "f:type": {} } },
+              ...managers.map((manager) => ({
+                manager,
+                fieldsV1: { "f:data": { ".": {}, "f:.dockerconfigjson": {} } },
+              })),
+            ],
+          },
+        },
+      });
+      const rejected: LoginResult[] = [
+        {
+          server: HUB,
+          check: {
+            ok: false,
+            server: HUB,
+            failure: "bad-credentials",
+            detail: `registry ${HUB} rejected the credentials for user "mycompany-ci" (wrong password, or the token or password has expired)`,
+          },
+        },
+        GOOD_LOGINS[1],
+      ];
+      const dev = { ...STAGING, stack: "dev" };
+      const hubLines = (observed: ObservedNamespace, expected = dev) =>
+        report(observed, rejected, expected).slice(2, 4);
+      const FAIL_HUB = `  FAIL  ${HUB}  bad password, or the token/password has expired: the registry rejected user "mycompany-ci"`;
+      assert.deepEqual(hubLines(writtenBy("kubectl-patch")), [
+        FAIL_HUB,
+        "        fix: secret regcred was changed after this stack wrote it (by kubectl-patch): run `pulumi up " +
+          "--refresh --stack dev` to write the stack's credentials back",
+      ]);
+      const CONFIG_SET =
+        "        fix: set the current one with `pulumi config set --secret --path 'registries.dockerhub.password' " +
+        "<value>`, then run `pulumi up --refresh --stack dev`";
+      // Written by this stack, or by every stack's manager before issue 16 item 10: the stack's password is wrong.
+      assert.deepEqual(hubLines(writtenBy("registry-access-dev")), [FAIL_HUB, CONFIG_SET]);
+      assert.deepEqual(hubLines(writtenBy("registry-access")), [FAIL_HUB, CONFIG_SET]);
+      assert.deepEqual(hubLines(writtenBy("kubectl-patch", "registry-access-dev")), [FAIL_HUB, CONFIG_SET]);
+      // Another stack's manager is not this stack.
+      assert.match(
+        hubLines(writtenBy("registry-access-prod"))[1],
+        /changed after this stack wrote it \(by registry-access-prod\)/,
+      );
+      // ESO writes the secret of an ESO namespace: the vault's value comes from the stack's password.
+      assert.deepEqual(hubLines(writtenBy("external-secrets"), { ...dev, delivery: "externalSecrets" }), [
+        FAIL_HUB,
+        CONFIG_SET,
+      ]);
+      // No record of who wrote it: the stack's password is what to check.
+      assert.deepEqual(hubLines(good()), [FAIL_HUB, CONFIG_SET]);
+      assert.strictEqual(
+        foreignWriter(writtenBy("kubectl-edit", "helm").secret, "dev"),
+        "kubectl-edit, helm",
+      );
+      assert.strictEqual(foreignWriter(writtenBy("registry-access-x").secret, undefined), undefined);
+      assert.strictEqual(foreignWriter(writtenBy("kubectl").secret, undefined), "kubectl");
+      assert.strictEqual(
+        foreignWriter(
+          { metadata: { managedFields: [{ fieldsV1: { "f:data": { "f:.dockerconfigjson": {} } } }] } },
+          "dev",
+        ),
+        "(unnamed)",
+      );
+      assert.strictEqual(
+        foreignWriter({ metadata: { managedFields: [{ manager: "k", fieldsV1: { "f:data": 1 } }] } }, "dev"),
+        undefined,
+      );
+    });
+
+    it("every fix names `up --refresh`, with the stack when verify knows it", () => {
+      assert.strictEqual(upFix("prod"), "run `pulumi up --refresh --stack prod`");
+      assert.strictEqual(upFix(undefined), "run `pulumi up --refresh` for this stack");
+    });
+
+    it("a namespace being deleted is a problem, one that is Active or unread is not (issue 16, item 11)", () => {
+      const phase = (p: string) => ({ ...good(), namespace: { status: { phase: p } } });
+      assert.deepEqual(report(phase("Terminating"), GOOD_LOGINS, { ...STAGING, stack: "dev" }).slice(0, 3), [
+        "namespace staging: 1 problem",
+        "  FAIL  namespace  is Terminating: Kubernetes is deleting it, with its pull secret, and `pulumi up` cannot write into it",
+        "        fix: wait until `kubectl get namespace staging` answers NotFound, then run `pulumi up --refresh " +
+          "--stack dev` to create it again; or remove namespaces.staging from the stack",
+      ]);
+      for (const observed of [phase("Active"), { ...good(), namespace: { readError: "HTTP 403" } }, good()]) {
+        assert.equal(reportOk(checkNamespace(STAGING, observed, GOOD_LOGINS)), true);
+      }
     });
 
     it("failed logins: the cause, the handshake's detail and what to do", () => {
@@ -1012,10 +1110,10 @@ describe("verify", () => {
         OK_SECRET,
         `  FAIL  ${HUB}  bad password, or the token/password has expired: the registry rejected user "mycompany-ci"`,
         "        fix: set the current one with `pulumi config set --secret --path 'registries.dockerhub.password' <value>`, " +
-          "then run `pulumi up` for this stack",
+          "then run `pulumi up --refresh` for this stack",
         `  FAIL  ${ACR}  no pull permission on webapp: the registry accepted user "${TOKEN}" but refused the pull ` +
           `(HEAD /v2/webapp/manifests/latest answered 401 UNAUTHORIZED); or ${NOT_YET_REST}`,
-        "        fix: run `pulumi up` for this stack: it writes the token's scope map from the stack's repositories " +
+        "        fix: run `pulumi up --refresh` for this stack: it writes the token's scope map from the stack's repositories " +
           "(right after an `up`, verify again shortly: a changed scope map takes a while to take effect)",
         ...OK_ACCOUNTS,
         OK_PODS,
@@ -1043,9 +1141,9 @@ describe("verify", () => {
         OK_HUB,
         OK_ACR,
         "  FAIL  service account default  does not list regcred in imagePullSecrets (lists legacy, other)",
-        "        fix: run `pulumi up` for this stack",
+        "        fix: run `pulumi up --refresh` for this stack",
         "  FAIL  service account app-sa  missing",
-        "        fix: run `pulumi up` for this stack",
+        "        fix: run `pulumi up --refresh` for this stack",
         OK_PODS,
       ]);
     });
@@ -1092,7 +1190,7 @@ describe("verify", () => {
         "        fix: add { name: regcred } to the imagePullSecrets of daemonset/agent's pod template",
         "  FAIL  job/batch  1 pod without regcred: they run as service account batch-runner, which the stack does " +
           "not configure: batch-1",
-        "        fix: add batch-runner to namespaces.staging.serviceAccounts in the stack, run `pulumi up` for this " +
+        "        fix: add batch-runner to namespaces.staging.serviceAccounts in the stack, run `pulumi up --refresh` for this " +
           "stack, then restart them",
       ]);
     });
@@ -1185,6 +1283,12 @@ describe("verify", () => {
         "/api/v1/namespaces/team-b/serviceaccounts": {
           kind: "ServiceAccountList",
           items: [serviceAccountJson("default", [])],
+        },
+        // Being deleted (issue 16, item 11).
+        "/api/v1/namespaces/team-c": {
+          kind: "Namespace",
+          metadata: { name: "team-c", deletionTimestamp: "2026-01-05T10:20:30Z" },
+          status: { phase: "Terminating" },
         },
         "/api/v1/namespaces/team-b/pods": {
           kind: "PodList",
@@ -1319,7 +1423,7 @@ describe("verify", () => {
           "  ok    secret regcred  kubernetes.io/dockerconfigjson, 1 registry",
           `  FAIL  ${server}  no pull permission on team-b/api: the registry accepted user "${tokenB}" but refused ` +
             `the pull (GET /v2/team-b/api/manifests/latest answered 401 UNAUTHORIZED); or ${NOT_YET_REST}`,
-          "        fix: run `pulumi up` for this stack: it writes the token's scope map from the stack's repositories " +
+          "        fix: run `pulumi up --refresh --stack e2e-acr`: it writes the token's scope map from the stack's repositories " +
             "(right after an `up`, verify again shortly: a changed scope map takes a while to take effect)",
           "  ok    service account default  lists regcred",
           "  ok    pods  none active",
@@ -1357,18 +1461,22 @@ describe("verify", () => {
           "  ok    secret regcred  kubernetes.io/dockerconfigjson, 1 registry",
           `  FAIL  ${server}  bad password, or the token/password has expired: the registry rejected user "alice"`,
           "        fix: set the current one with `pulumi config set --secret --path 'registries.local.password' <value>`, " +
-            "then run `pulumi up` for this stack",
+            "then run `pulumi up --refresh --stack e2e`",
           "  FAIL  service account default  does not list regcred in imagePullSecrets (lists none)",
-          "        fix: run `pulumi up` for this stack",
+          "        fix: run `pulumi up --refresh --stack e2e`",
           "  FAIL  deployment/api  1 pod without regcred, admitted before service account default listed it (a pod " +
             "keeps the imagePullSecrets it started with): api-5c6d7e8f9-aaaaa",
           "        fix: kubectl rollout restart deployment/api -n team-b",
           "",
-          "namespace team-c: 3 problems",
+          "namespace team-c: 4 problems",
+          "  FAIL  namespace  is Terminating: Kubernetes is deleting it, with its pull secret, and `pulumi up` cannot " +
+            "write into it",
+          "        fix: wait until `kubectl get namespace team-c` answers NotFound, then run `pulumi up --refresh " +
+            "--stack e2e` to create it again; or remove namespaces.team-c from the stack",
           "  FAIL  secret regcred  missing from namespace team-c",
-          "        fix: run `pulumi up` for this stack",
+          "        fix: run `pulumi up --refresh --stack e2e`",
           "  FAIL  service account default  missing",
-          "        fix: run `pulumi up` for this stack",
+          "        fix: run `pulumi up --refresh --stack e2e`",
           '  FAIL  pods  could not be listed: HTTP 403 pods is forbidden: User "tester" cannot list resource "pods"',
           "",
           "3 namespaces checked: problems in team-b, team-c",
@@ -1381,6 +1489,7 @@ describe("verify", () => {
         [...requests].sort(),
         ["team-a", "team-b", "team-c"]
           .flatMap((ns) => [
+            `GET /api/v1/namespaces/${ns} Bearer test-token`,
             `GET /api/v1/namespaces/${ns}/pods Bearer test-token`,
             `GET /api/v1/namespaces/${ns}/secrets/regcred Bearer test-token`,
             `GET /api/v1/namespaces/${ns}/serviceaccounts Bearer test-token`,

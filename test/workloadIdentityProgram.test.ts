@@ -9,7 +9,7 @@ const IDENTITY = "azure-native:managedidentity:UserAssignedIdentity";
 const FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential";
 const ROLE = "azure-native:authorization:RoleAssignment";
 const SA = "kubernetes:core/v1:ServiceAccount";
-const SA_PATCH = "kubernetes:core/v1:ServiceAccountPatch";
+const SA_PATCH = "pulumi-nodejs:dynamic/registry-access:ServiceAccountPullSecrets";
 const SECRET = "kubernetes:core/v1:Secret";
 const GENERATOR = "kubernetes:generators.external-secrets.io/v1alpha1:ACRAccessToken";
 const EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret";
@@ -176,11 +176,7 @@ describe("ACR workload identity (under mocks)", () => {
     const json = JSON.parse(Buffer.from(secret.inputs.data[".dockerconfigjson"], "base64").toString());
     assert.deepStrictEqual(Object.keys(json.auths), ["https://index.docker.io/v1/"]);
     const patch = run.recorder.find(SA_PATCH, "team-a-sa-default");
-    assert.deepStrictEqual(patch.inputs.imagePullSecrets, [
-      { name: "regcred" },
-      { name: "regcred-acr" },
-      { name: "legacy-pull" },
-    ]);
+    assert.deepStrictEqual(patch.inputs.secretNames, ["regcred", "regcred-acr", "legacy-pull"]);
   });
 
   it("orders a migration without a gap: Secret Ready, then accounts, then regcred drops the registry", () => {
@@ -197,8 +193,8 @@ describe("ACR workload identity (under mocks)", () => {
 
   it("writes no regcred for a namespace whose registries all use workload identity", () => {
     assert.strictEqual(run.recorder.ofType(SECRET).filter((s) => s.name.startsWith("team-b")).length, 0);
-    assert.deepStrictEqual(run.recorder.find(SA_PATCH, "team-b-sa-default").inputs.imagePullSecrets, [
-      { name: "regcred-acr" },
+    assert.deepStrictEqual(run.recorder.find(SA_PATCH, "team-b-sa-default").inputs.secretNames, [
+      "regcred-acr",
     ]);
     assert.deepStrictEqual(run.outputs.namespaces, {
       "team-a": {

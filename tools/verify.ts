@@ -155,7 +155,11 @@ function readError(error: unknown): ReadError {
 
 async function observe(api: CoreV1Api, expected: ExpectedNamespace): Promise<ObservedNamespace> {
   const namespace = expected.name;
-  const [secret, serviceAccounts, pods] = await Promise.all([
+  const [namespaceObject, secret, serviceAccounts, pods] = await Promise.all([
+    api.readNamespace({ name: namespace }).then(
+      (n) => n,
+      (e: unknown) => ((e as { code?: unknown }).code === 404 ? undefined : readError(e)),
+    ),
     api.readNamespacedSecret({ name: expected.secretName, namespace }).then(
       (s) => s,
       (e: unknown) => ((e as { code?: unknown }).code === 404 ? undefined : readError(e)),
@@ -163,7 +167,7 @@ async function observe(api: CoreV1Api, expected: ExpectedNamespace): Promise<Obs
     api.listNamespacedServiceAccount({ namespace }).then((l) => l.items, readError),
     api.listNamespacedPod({ namespace }).then((l) => l.items, readError),
   ]);
-  return { secret, serviceAccounts, pods };
+  return { namespace: namespaceObject, secret, serviceAccounts, pods };
 }
 
 async function verifyNamespace(

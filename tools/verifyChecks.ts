@@ -9,7 +9,7 @@
  */
 import { parseDocument } from "yaml";
 import { authsKey } from "../components/dockerConfig";
-import { acrTokenName } from "../components/names";
+import { acrTokenName, fieldManager } from "../components/names";
 import {
   checkRegistryLogin,
   LoginCheck,
@@ -92,9 +92,38 @@ export function readAuthEntries(auths: Readonly<Record<string, unknown>>): AuthE
 
 /** The fields of a Secret verify reads; a client-node V1Secret or the API's JSON fits. */
 export interface SecretLike {
+  /** managedFields tell who last wrote `.dockerconfigjson`: this stack, or a hand (kubectl) since. */
+  readonly metadata?: { readonly name?: string; readonly managedFields?: readonly ManagedFieldsLike[] };
   readonly type?: string;
   readonly data?: Readonly<Record<string, string>>;
   readonly stringData?: Readonly<Record<string, string>>;
+}
+
+export interface ManagedFieldsLike {
+  readonly manager?: string;
+  readonly fieldsV1?: unknown;
+}
+
+/** The field managers that own the Secret's `.dockerconfigjson`, as the API server records them. */
+export function dockerConfigWriters(secret: SecretLike): string[] {
+  return (secret.metadata?.managedFields ?? [])
+    .filter((m) => {
+      const data = (m.fieldsV1 as Record<string, unknown> | undefined)?.["f:data"];
+      return isMap(data) && "f:.dockerconfigjson" in data;
+    })
+    .map((m) => m.manager ?? "(unnamed)");
+}
+
+/**
+ * Who changed the pull secret's credentials after this stack wrote them, or undefined: the stack's manager (or
+ * `registry-access`, every stack's manager before issue 16, item 10) still owns them, or the API recorded no owner.
+ */
+export function foreignWriter(secret: SecretLike, stack: string | undefined): string | undefined {
+  const writers = dockerConfigWriters(secret);
+  const ours = (m: string): boolean =>
+    m === "registry-access" ||
+    (stack === undefined ? m.startsWith("registry-access-") : m === fieldManager(stack));
+  return writers.length > 0 && !writers.some(ours) ? writers.join(", ") : undefined;
 }
 
 /**
@@ -371,6 +400,8 @@ export interface ExpectedNamespace {
   readonly registries: readonly ExpectedRegistry[];
   /** Every account that must list the secret. */
   readonly serviceAccounts: readonly string[];
+  /** The stack, as the fix lines name it (`pulumi up --refresh --stack <stack>`). */
+  readonly stack?: string;
 }
 
 /** The Pulumi project name, part of every ACR token name. */
@@ -389,6 +420,7 @@ export function expectedFromStack(settings: Settings, stack: string, project = P
       pullChecks: repositories.filter((r) => !r.includes("*")),
     })),
     serviceAccounts: ns.serviceAccounts.map((sa) => sa.name),
+    stack,
   }));
 }
 
@@ -492,6 +524,8 @@ export interface ReadError {
 }
 
 export interface ObservedNamespace {
+  /** The namespace itself; undefined when the API answered 404 or it was not read. */
+  readonly namespace?: { readonly status?: { readonly phase?: string } } | ReadError;
   /** undefined: the API answered 404. */
   readonly secret: SecretLike | undefined | ReadError;
   readonly serviceAccounts: readonly ServiceAccountLike[] | ReadError;
@@ -520,7 +554,16 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-const UP = "run `pulumi up` for this stack";
+/**
+ * The fix that repairs what verify finds: `--refresh` reads the cluster first, so a secret or an account changed
+ * by hand differs from the state and is written again. A plain `up` compares the program with the state only
+ * (issue 18, item 1).
+ */
+export function upFix(stack: string | undefined): string {
+  return stack === undefined
+    ? "run `pulumi up --refresh` for this stack"
+    : `run \`pulumi up --refresh --stack ${stack}\``;
+}
 
 /** The workload that re-creates a pod: a Deployment through its ReplicaSet's name, or the pod itself. */
 export function owningWorkload(pod: PodLike): { readonly kind: string; readonly name: string } {
@@ -543,15 +586,25 @@ function restartFix(kind: string, name: string, pods: readonly string[], namespa
   return `kubectl delete pod ${pods.join(" ")} -n ${namespace}  (${kind}/${name} re-creates ${pods.length === 1 ? "it" : "them"})`;
 }
 
-function loginFinding(registry: ExpectedRegistry, username: string, result: LoginResult): Finding {
+function loginFinding(
+  expected: ExpectedNamespace,
+  registry: ExpectedRegistry,
+  username: string,
+  result: LoginResult,
+  changedBy: string | undefined,
+): Finding {
+  const UP = upFix(expected.stack);
   const { check, repository } = result;
   const text = loginText(username, check, repository);
   if (check.ok) return { ok: true, subject: result.server, text };
   let fix: string | undefined;
-  if (check.failure === "bad-credentials") {
+  if (check.failure === "bad-credentials" && changedBy !== undefined) {
+    // The live secret is not what the stack wrote: the stack's password may be right.
+    fix = `secret ${expected.secretName} was changed after this stack wrote it (by ${changedBy}): ${UP} to write the stack's credentials back`;
+  } else if (check.failure === "bad-credentials") {
     fix =
       registry.type === "acr"
-        ? `${UP}: it sets a new password on the namespace's token when one is due`
+        ? `${UP}: it sets a new password on the namespace's token when the refresh finds the old one dead, or one is due`
         : `set the current one with \`pulumi config set --secret --path 'registries.${registry.id}.password' <value>\`, then ${UP}`;
   } else if (check.failure === "no-pull-permission") {
     fix =
@@ -564,7 +617,8 @@ function loginFinding(registry: ExpectedRegistry, username: string, result: Logi
 function secretFindings(
   expected: ExpectedNamespace,
   observed: ObservedNamespace,
-): { findings: Finding[]; entries?: AuthEntry[] } {
+): { findings: Finding[]; entries?: AuthEntry[]; changedBy?: string } {
+  const UP = upFix(expected.stack);
   const subject = `secret ${expected.secretName}`;
   const secret = observed.secret;
   if (isReadError(secret)) {
@@ -600,14 +654,18 @@ function secretFindings(
       text: `${DOCKER_CONFIG_SECRET_TYPE}, ${plural(entries.length, "registry", "registries")}`,
     });
   }
-  return { findings, entries };
+  // ESO writes the secret of an ESO namespace: only a direct one shows this stack as its writer.
+  const changedBy = expected.delivery === "direct" ? foreignWriter(secret, expected.stack) : undefined;
+  return { findings, entries, ...(changedBy !== undefined ? { changedBy } : {}) };
 }
 
 function registryFindings(
   expected: ExpectedNamespace,
   entries: readonly AuthEntry[],
   logins: readonly LoginResult[],
+  changedBy?: string,
 ): Finding[] {
+  const UP = upFix(expected.stack);
   const findings: Finding[] = [];
   for (const registry of expected.registries) {
     const entry = entries.find((e) => sameRegistry(e.server, registry.server));
@@ -638,7 +696,8 @@ function registryFindings(
     if (results.length === 0) {
       findings.push({ ok: false, subject: entry.server, text: "login not checked" });
     }
-    for (const result of results) findings.push(loginFinding(registry, username, result));
+    for (const result of results)
+      findings.push(loginFinding(expected, registry, username, result, changedBy));
   }
   for (const entry of entries) {
     if (!expected.registries.some((r) => sameRegistry(r.server, entry.server))) {
@@ -654,6 +713,7 @@ function registryFindings(
 }
 
 function serviceAccountFindings(expected: ExpectedNamespace, observed: ObservedNamespace): Finding[] {
+  const UP = upFix(expected.stack);
   const accounts = observed.serviceAccounts;
   if (isReadError(accounts)) {
     return [{ ok: false, subject: "service accounts", text: `could not be listed: ${accounts.readError}` }];
@@ -740,10 +800,26 @@ function podFindings(expected: ExpectedNamespace, observed: ObservedNamespace): 
           ok: false,
           subject,
           text: `${count} without ${secret}: they run as service account ${g.account}, which the stack does not configure: ${names}`,
-          fix: `add ${g.account} to namespaces.${expected.name}.serviceAccounts in the stack, ${UP}, then restart them`,
+          fix: `add ${g.account} to namespaces.${expected.name}.serviceAccounts in the stack, ${upFix(expected.stack)}, then restart them`,
         };
     }
   });
+}
+
+/** A namespace being deleted: `pulumi up` cannot write into it (issue 16, item 11). */
+function namespaceFindings(expected: ExpectedNamespace, observed: ObservedNamespace): Finding[] {
+  const ns = observed.namespace;
+  if (ns === undefined || isReadError(ns) || ns.status?.phase !== "Terminating") return [];
+  return [
+    {
+      ok: false,
+      subject: "namespace",
+      text: "is Terminating: Kubernetes is deleting it, with its pull secret, and `pulumi up` cannot write into it",
+      fix:
+        `wait until \`kubectl get namespace ${expected.name}\` answers NotFound, then ${upFix(expected.stack)} ` +
+        `to create it again; or remove namespaces.${expected.name} from the stack`,
+    },
+  ];
 }
 
 /**
@@ -759,8 +835,9 @@ export function checkNamespace(
   return {
     namespace: expected.name,
     findings: [
+      ...namespaceFindings(expected, observed),
       ...secret.findings,
-      ...(secret.entries ? registryFindings(expected, secret.entries, logins) : []),
+      ...(secret.entries ? registryFindings(expected, secret.entries, logins, secret.changedBy) : []),
       ...serviceAccountFindings(expected, observed),
       ...podFindings(expected, observed),
     ],

@@ -24,7 +24,7 @@ import {
 } from "../../tools/verifyChecks";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
-const UP = "run `pulumi up` for this stack";
+const UP = "run `pulumi up --refresh` for this stack";
 
 const NS: ExpectedNamespace = {
   name: "staging",
@@ -125,7 +125,7 @@ describe("verify checks: checkNamespace, the secret and its registries", () => {
       ok: false,
       subject: "r.azurecr.io",
       text: 'bad password, or the token/password has expired: the registry rejected user "tok"',
-      fix: `${UP}: it sets a new password on the namespace's token when one is due`,
+      fix: `${UP}: it sets a new password on the namespace's token when the refresh finds the old one dead, or one is due`,
     });
   });
 
