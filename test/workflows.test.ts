@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
-import { readFileSync, readdirSync } from "fs";
+import { spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import YAML from "yaml";
 
@@ -439,7 +441,7 @@ describe("GitHub Actions workflows", () => {
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[9].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[10].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
@@ -700,7 +702,8 @@ describe("GitHub Actions workflows", () => {
       );
       for (const [file, id, job] of upJobs) {
         assert.deepEqual(job.steps[3], HEAD_GUARD, `${file}:${id}`);
-        assert.equal(action(job.steps[4]), "azure/login", `${file}:${id}`);
+        const login = `${file}:${id}` === "scheduled.yml:prod" ? 5 : 4;
+        assert.equal(action(job.steps[login]), "azure/login", `${file}:${id}`);
       }
       for (const [, , job] of allJobs().filter(([file]) => file === "preview.yml" || file === "e2e.yml")) {
         assert.ok(!job.steps.some((s) => s.name === HEAD_GUARD.name));
@@ -929,7 +932,7 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual(Object.keys(scheduled.on).sort(), ["schedule", "workflow_dispatch"]);
       const schedule = scheduled.on.schedule as { cron: string }[];
       assert.deepEqual(schedule, [{ cron: "17 5 * * *" }]);
-      assert.deepEqual(scheduled.permissions, { contents: "read", "id-token": "write" });
+      assert.deepEqual(scheduled.permissions, { contents: "read", "id-token": "write", deployments: "read" });
     });
 
     it("applies due rotations and repairs drift with up --refresh, then checks with a refreshed preview that nothing changes it back", () => {
@@ -981,10 +984,63 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
-    it("shares the deploy's concurrency group per stack, and prod's production environment", () => {
+    it("shares the deploy's concurrency group per stack; prod rotates unattended in production-rotation", () => {
       for (const id of ["dev", "prod"]) {
         assert.deepEqual(scheduled.jobs[id].concurrency, deploy.jobs[id].concurrency, id);
-        assert.equal(scheduled.jobs[id].environment, deploy.jobs[id].environment, id);
+      }
+      assert.deepEqual(
+        [scheduled.jobs.dev.environment, scheduled.jobs.prod.environment],
+        [undefined, "production-rotation"],
+      );
+    });
+
+    it("rotates prod only on the commit that the production environment last deployed, before logging in", () => {
+      const job = scheduled.jobs.prod;
+      const guard = job.steps[4];
+      assert.equal(guard.name, "Rotate only what production runs");
+      assert.deepEqual(guard.env, { GH_TOKEN: "${{ github.token }}" });
+      assert.match(guard.run ?? "", /deployments\?environment=production&/);
+      assert.match(guard.run ?? "", /= success \]/);
+      assert.match(
+        guard.run ?? "",
+        /if \[ "\$deployed" != "\$GITHUB_SHA" \]; then\n.*::error::.*\n\s*exit 1\n/,
+      );
+      assert.ok(!scheduled.jobs.dev.steps.some((s) => s.name === guard.name));
+    });
+
+    it("its guard passes on production's last successful deployment only, as bash runs it (gh stood in for)", () => {
+      // A stand-in for the GitHub CLI: answers the two REST calls of the guard from a fixed list of deployments,
+      // newest first (GET /repos/{repo}/deployments, GET .../deployments/{id}/statuses), as `--jq` would print them.
+      const dir = mkdtempSync(join(tmpdir(), "gh-"));
+      const gh = [
+        "#!/bin/sh",
+        'case "$2" in',
+        '  */deployments\\?environment=production*) printf "3 ccc\\n2 bbb\\n1 aaa\\n" ;;',
+        "  */deployments/3/statuses*) echo waiting ;;",
+        "  */deployments/2/statuses*) echo success ;;",
+        "  *) echo failure ;;",
+        "esac",
+      ].join("\n");
+      writeFileSync(join(dir, "gh"), gh, { mode: 0o755 });
+      const script = scheduled.jobs.prod.steps[4].run as string;
+      const run = (sha: string) =>
+        spawnSync("bash", ["-eo", "pipefail", "-c", script], {
+          env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_REPOSITORY: "o/r", GITHUB_SHA: sha },
+          encoding: "utf8",
+        });
+      try {
+        assert.deepEqual([run("bbb").status, run("bbb").stdout], [0, ""]);
+        const ahead = run("ccc");
+        assert.deepEqual(
+          [ahead.status, ahead.stdout],
+          [
+            1,
+            "::error::main is at ccc, but production last deployed bbb: the deploy of ccc, once reviewed, applies the due rotations. Nothing was rotated.\n",
+          ],
+        );
+        assert.equal(run("aaa").status, 1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
