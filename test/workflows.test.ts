@@ -148,6 +148,21 @@ function driftProblems(job: Job): string[] {
   if (drift >= 0 && steps[drift].with?.["expect-no-changes"] !== true) {
     problems.push("drift check without expect-no-changes: true");
   }
+  // The report: a refresh before the up that finds what drifted, lets the up repair it, and fails the run after.
+  const report = steps.findIndex((s) => s.with?.command === "refresh");
+  if (report < 0) problems.push("no drift report");
+  if (report >= 0 && up >= 0 && report > up) problems.push("drift report runs after the up");
+  if (report >= 0 && steps[report].with?.["expect-no-changes"] !== true) {
+    problems.push("drift report without expect-no-changes: true");
+  }
+  if (report >= 0 && (steps[report].id !== "drift" || steps[report]["continue-on-error"] !== true)) {
+    problems.push("drift report is not id drift with continue-on-error: the up would not repair");
+  }
+  const fail = job.steps.findIndex(
+    (s) => s.if === "steps.drift.outcome == 'failure'" && /\nexit 1\n$/.test(s.run ?? ""),
+  );
+  if (up >= 0 && fail < job.steps.indexOf(steps[up]))
+    problems.push("repaired drift does not fail the run after the up");
   return problems;
 }
 
@@ -437,11 +452,11 @@ describe("GitHub Actions workflows", () => {
     it("take PULUMI_ACCESS_TOKEN from the secrets, on every Pulumi step", () => {
       for (const [file, w] of Object.entries(workflows)) assert.deepEqual(pulumiTokenProblems(w), [], file);
       const copy = broken(scheduled, (w) => {
-        const drift = pulumiSteps(w.jobs.prod)[1] as { env: Map };
+        const drift = pulumiSteps(w.jobs.prod)[2] as { env: Map };
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[10].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[11].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
@@ -578,7 +593,7 @@ describe("GitHub Actions workflows", () => {
 
     it("name the stack the same way in every Pulumi step", () => {
       const names = allJobs().flatMap(([, , job]) => pulumiSteps(job).map((s) => s.with?.["stack-name"]));
-      assert.equal(names.length, 10);
+      assert.equal(names.length, 12);
       assert.deepEqual(new Set(names), new Set([STACK_NAME]));
     });
 
@@ -942,6 +957,7 @@ describe("GitHub Actions workflows", () => {
         assert.deepEqual(
           pulumiSteps(job).map((s) => s.with),
           [
+            { command: "refresh", "stack-name": STACK_NAME, "expect-no-changes": true, diff: true },
             { command: "up", "stack-name": STACK_NAME, diff: true, refresh: true },
             {
               command: "preview",
@@ -957,13 +973,14 @@ describe("GitHub Actions workflows", () => {
     });
 
     it("catch a drift check moved before the up, or one that no longer checks", () => {
+      const at = (job: Job, name: string) => job.steps.findIndex((s) => s.name?.startsWith(name));
       const swapped = broken(scheduled.jobs.dev, (job) => {
-        const [a, b] = [job.steps.length - 2, job.steps.length - 1];
+        const [a, b] = [at(job, "pulumi up"), at(job, "Drift check")];
         [job.steps[a], job.steps[b]] = [job.steps[b], job.steps[a]];
       });
       assert.deepEqual(driftProblems(swapped), ["drift check runs before the up"]);
       const lax = broken(scheduled.jobs.dev, (job) => {
-        const drift = pulumiSteps(job)[1] as { with: Map };
+        const drift = pulumiSteps(job)[2] as { with: Map };
         delete drift.with.refresh;
         drift.with["expect-no-changes"] = false;
       });
@@ -971,6 +988,24 @@ describe("GitHub Actions workflows", () => {
         "drift check without refresh: true",
         "drift check without expect-no-changes: true",
       ]);
+      const late = broken(scheduled.jobs.dev, (job) => {
+        const [a, b] = [at(job, "pulumi up"), at(job, "Drift report")];
+        [job.steps[a], job.steps[b]] = [job.steps[b], job.steps[a]];
+      });
+      assert.deepEqual(driftProblems(late), ["drift report runs after the up"]);
+      const silent = broken(scheduled.jobs.dev, (job) => {
+        const report = job.steps[at(job, "Drift report")] as { with: Map; "continue-on-error"?: boolean };
+        delete report["continue-on-error"];
+        report.with["expect-no-changes"] = false;
+        job.steps.splice(at(job, "Fail on repaired drift"), 1);
+      });
+      assert.deepEqual(driftProblems(silent), [
+        "drift report without expect-no-changes: true",
+        "drift report is not id drift with continue-on-error: the up would not repair",
+        "repaired drift does not fail the run after the up",
+      ]);
+      const gone = broken(scheduled.jobs.dev, (job) => job.steps.splice(at(job, "Drift report"), 1));
+      assert.deepEqual(driftProblems(gone), ["no drift report"]);
     });
 
     it("explains the order in a comment right above the up", () => {
