@@ -456,7 +456,7 @@ describe("GitHub Actions workflows", () => {
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[11].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[12].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
@@ -1006,6 +1006,49 @@ describe("GitHub Actions workflows", () => {
       ]);
       const gone = broken(scheduled.jobs.dev, (job) => job.steps.splice(at(job, "Drift report"), 1));
       assert.deepEqual(driftProblems(gone), ["no drift report"]);
+    });
+
+    it("turns the up's warnings into annotations, once each, as bash runs it", () => {
+      for (const id of ["dev", "prod"]) {
+        const job = scheduled.jobs[id];
+        const up = job.steps.findIndex((s) => s.id === "up");
+        assert.equal(job.steps[up].with?.command, "up", id);
+        const step = job.steps[up + 1];
+        assert.deepEqual(
+          [step.name, step.if, step.env],
+          ["Warnings as annotations", "${{ !cancelled() }}", { OUTPUT: "${{ steps.up.outputs.output }}" }],
+          id,
+        );
+      }
+      const script = scheduled.jobs.prod.steps.find((s) => s.name === "Warnings as annotations")
+        ?.run as string;
+      const output = [
+        "Updating (prod):",
+        " ~  registry-access:index:AcrPullToken team-a-mycompany update [diff: ~credentials]",
+        "Diagnostics:",
+        "  pulumi:pulumi:Stack (registry-access-prod):",
+        "    warning: ACR token team-a-mycompany expires in 5 days",
+        "    warning: ACR token team-a-mycompany expires in 5 days",
+        "    warning: a second warning: with a colon",
+        "    error: not a warning",
+      ].join("\n");
+      const run = spawnSync("bash", ["-eo", "pipefail", "-c", script], {
+        env: { PATH: process.env.PATH, OUTPUT: output, STACK: "prod" },
+        encoding: "utf8",
+      });
+      assert.deepEqual(
+        [run.status, run.stdout],
+        [
+          0,
+          "::warning title=pulumi up (prod)::ACR token team-a-mycompany expires in 5 days\n" +
+            "::warning title=pulumi up (prod)::a second warning: with a colon\n",
+        ],
+      );
+      const none = spawnSync("bash", ["-eo", "pipefail", "-c", script], {
+        env: { PATH: process.env.PATH, OUTPUT: "", STACK: "dev" },
+        encoding: "utf8",
+      });
+      assert.deepEqual([none.status, none.stdout], [0, ""]);
     });
 
     it("explains the order in a comment right above the up", () => {
