@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
-import { readFileSync, readdirSync } from "fs";
+import { spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import YAML from "yaml";
 
@@ -146,6 +148,21 @@ function driftProblems(job: Job): string[] {
   if (drift >= 0 && steps[drift].with?.["expect-no-changes"] !== true) {
     problems.push("drift check without expect-no-changes: true");
   }
+  // The report: a refresh before the up that finds what drifted, lets the up repair it, and fails the run after.
+  const report = steps.findIndex((s) => s.with?.command === "refresh");
+  if (report < 0) problems.push("no drift report");
+  if (report >= 0 && up >= 0 && report > up) problems.push("drift report runs after the up");
+  if (report >= 0 && steps[report].with?.["expect-no-changes"] !== true) {
+    problems.push("drift report without expect-no-changes: true");
+  }
+  if (report >= 0 && (steps[report].id !== "drift" || steps[report]["continue-on-error"] !== true)) {
+    problems.push("drift report is not id drift with continue-on-error: the up would not repair");
+  }
+  const fail = job.steps.findIndex(
+    (s) => s.if === "steps.drift.outcome == 'failure'" && /\nexit 1\n$/.test(s.run ?? ""),
+  );
+  if (up >= 0 && fail < job.steps.indexOf(steps[up]))
+    problems.push("repaired drift does not fail the run after the up");
   return problems;
 }
 
@@ -435,11 +452,11 @@ describe("GitHub Actions workflows", () => {
     it("take PULUMI_ACCESS_TOKEN from the secrets, on every Pulumi step", () => {
       for (const [file, w] of Object.entries(workflows)) assert.deepEqual(pulumiTokenProblems(w), [], file);
       const copy = broken(scheduled, (w) => {
-        const drift = pulumiSteps(w.jobs.prod)[1] as { env: Map };
+        const drift = pulumiSteps(w.jobs.prod)[2] as { env: Map };
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[9].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[12].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
@@ -576,7 +593,7 @@ describe("GitHub Actions workflows", () => {
 
     it("name the stack the same way in every Pulumi step", () => {
       const names = allJobs().flatMap(([, , job]) => pulumiSteps(job).map((s) => s.with?.["stack-name"]));
-      assert.equal(names.length, 10);
+      assert.equal(names.length, 12);
       assert.deepEqual(new Set(names), new Set([STACK_NAME]));
     });
 
@@ -700,7 +717,8 @@ describe("GitHub Actions workflows", () => {
       );
       for (const [file, id, job] of upJobs) {
         assert.deepEqual(job.steps[3], HEAD_GUARD, `${file}:${id}`);
-        assert.equal(action(job.steps[4]), "azure/login", `${file}:${id}`);
+        const login = `${file}:${id}` === "scheduled.yml:prod" ? 5 : 4;
+        assert.equal(action(job.steps[login]), "azure/login", `${file}:${id}`);
       }
       for (const [, , job] of allJobs().filter(([file]) => file === "preview.yml" || file === "e2e.yml")) {
         assert.ok(!job.steps.some((s) => s.name === HEAD_GUARD.name));
@@ -929,7 +947,7 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual(Object.keys(scheduled.on).sort(), ["schedule", "workflow_dispatch"]);
       const schedule = scheduled.on.schedule as { cron: string }[];
       assert.deepEqual(schedule, [{ cron: "17 5 * * *" }]);
-      assert.deepEqual(scheduled.permissions, { contents: "read", "id-token": "write" });
+      assert.deepEqual(scheduled.permissions, { contents: "read", "id-token": "write", deployments: "read" });
     });
 
     it("applies due rotations and repairs drift with up --refresh, then checks with a refreshed preview that nothing changes it back", () => {
@@ -939,6 +957,7 @@ describe("GitHub Actions workflows", () => {
         assert.deepEqual(
           pulumiSteps(job).map((s) => s.with),
           [
+            { command: "refresh", "stack-name": STACK_NAME, "expect-no-changes": true, diff: true },
             { command: "up", "stack-name": STACK_NAME, diff: true, refresh: true },
             {
               command: "preview",
@@ -954,13 +973,14 @@ describe("GitHub Actions workflows", () => {
     });
 
     it("catch a drift check moved before the up, or one that no longer checks", () => {
+      const at = (job: Job, name: string) => job.steps.findIndex((s) => s.name?.startsWith(name));
       const swapped = broken(scheduled.jobs.dev, (job) => {
-        const [a, b] = [job.steps.length - 2, job.steps.length - 1];
+        const [a, b] = [at(job, "pulumi up"), at(job, "Drift check")];
         [job.steps[a], job.steps[b]] = [job.steps[b], job.steps[a]];
       });
       assert.deepEqual(driftProblems(swapped), ["drift check runs before the up"]);
       const lax = broken(scheduled.jobs.dev, (job) => {
-        const drift = pulumiSteps(job)[1] as { with: Map };
+        const drift = pulumiSteps(job)[2] as { with: Map };
         delete drift.with.refresh;
         drift.with["expect-no-changes"] = false;
       });
@@ -968,6 +988,67 @@ describe("GitHub Actions workflows", () => {
         "drift check without refresh: true",
         "drift check without expect-no-changes: true",
       ]);
+      const late = broken(scheduled.jobs.dev, (job) => {
+        const [a, b] = [at(job, "pulumi up"), at(job, "Drift report")];
+        [job.steps[a], job.steps[b]] = [job.steps[b], job.steps[a]];
+      });
+      assert.deepEqual(driftProblems(late), ["drift report runs after the up"]);
+      const silent = broken(scheduled.jobs.dev, (job) => {
+        const report = job.steps[at(job, "Drift report")] as { with: Map; "continue-on-error"?: boolean };
+        delete report["continue-on-error"];
+        report.with["expect-no-changes"] = false;
+        job.steps.splice(at(job, "Fail on repaired drift"), 1);
+      });
+      assert.deepEqual(driftProblems(silent), [
+        "drift report without expect-no-changes: true",
+        "drift report is not id drift with continue-on-error: the up would not repair",
+        "repaired drift does not fail the run after the up",
+      ]);
+      const gone = broken(scheduled.jobs.dev, (job) => job.steps.splice(at(job, "Drift report"), 1));
+      assert.deepEqual(driftProblems(gone), ["no drift report"]);
+    });
+
+    it("turns the up's warnings into annotations, once each, as bash runs it", () => {
+      for (const id of ["dev", "prod"]) {
+        const job = scheduled.jobs[id];
+        const up = job.steps.findIndex((s) => s.id === "up");
+        assert.equal(job.steps[up].with?.command, "up", id);
+        const step = job.steps[up + 1];
+        assert.deepEqual(
+          [step.name, step.if, step.env],
+          ["Warnings as annotations", "${{ !cancelled() }}", { OUTPUT: "${{ steps.up.outputs.output }}" }],
+          id,
+        );
+      }
+      const script = scheduled.jobs.prod.steps.find((s) => s.name === "Warnings as annotations")
+        ?.run as string;
+      const output = [
+        "Updating (prod):",
+        " ~  registry-access:index:AcrPullToken team-a-mycompany update [diff: ~credentials]",
+        "Diagnostics:",
+        "  pulumi:pulumi:Stack (registry-access-prod):",
+        "    warning: ACR token team-a-mycompany expires in 5 days",
+        "    warning: ACR token team-a-mycompany expires in 5 days",
+        "    warning: a second warning: with a colon",
+        "    error: not a warning",
+      ].join("\n");
+      const run = spawnSync("bash", ["-eo", "pipefail", "-c", script], {
+        env: { PATH: process.env.PATH, OUTPUT: output, STACK: "prod" },
+        encoding: "utf8",
+      });
+      assert.deepEqual(
+        [run.status, run.stdout],
+        [
+          0,
+          "::warning title=pulumi up (prod)::ACR token team-a-mycompany expires in 5 days\n" +
+            "::warning title=pulumi up (prod)::a second warning: with a colon\n",
+        ],
+      );
+      const none = spawnSync("bash", ["-eo", "pipefail", "-c", script], {
+        env: { PATH: process.env.PATH, OUTPUT: "", STACK: "dev" },
+        encoding: "utf8",
+      });
+      assert.deepEqual([none.status, none.stdout], [0, ""]);
     });
 
     it("explains the order in a comment right above the up", () => {
@@ -981,10 +1062,63 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
-    it("shares the deploy's concurrency group per stack, and prod's production environment", () => {
+    it("shares the deploy's concurrency group per stack; prod rotates unattended in production-rotation", () => {
       for (const id of ["dev", "prod"]) {
         assert.deepEqual(scheduled.jobs[id].concurrency, deploy.jobs[id].concurrency, id);
-        assert.equal(scheduled.jobs[id].environment, deploy.jobs[id].environment, id);
+      }
+      assert.deepEqual(
+        [scheduled.jobs.dev.environment, scheduled.jobs.prod.environment],
+        [undefined, "production-rotation"],
+      );
+    });
+
+    it("rotates prod only on the commit that the production environment last deployed, before logging in", () => {
+      const job = scheduled.jobs.prod;
+      const guard = job.steps[4];
+      assert.equal(guard.name, "Rotate only what production runs");
+      assert.deepEqual(guard.env, { GH_TOKEN: "${{ github.token }}" });
+      assert.match(guard.run ?? "", /deployments\?environment=production&/);
+      assert.match(guard.run ?? "", /= success \]/);
+      assert.match(
+        guard.run ?? "",
+        /if \[ "\$deployed" != "\$GITHUB_SHA" \]; then\n.*::error::.*\n\s*exit 1\n/,
+      );
+      assert.ok(!scheduled.jobs.dev.steps.some((s) => s.name === guard.name));
+    });
+
+    it("its guard passes on production's last successful deployment only, as bash runs it (gh stood in for)", () => {
+      // A stand-in for the GitHub CLI: answers the two REST calls of the guard from a fixed list of deployments,
+      // newest first (GET /repos/{repo}/deployments, GET .../deployments/{id}/statuses), as `--jq` would print them.
+      const dir = mkdtempSync(join(tmpdir(), "gh-"));
+      const gh = [
+        "#!/bin/sh",
+        'case "$2" in',
+        '  */deployments\\?environment=production*) printf "3 ccc\\n2 bbb\\n1 aaa\\n" ;;',
+        "  */deployments/3/statuses*) echo waiting ;;",
+        "  */deployments/2/statuses*) echo success ;;",
+        "  *) echo failure ;;",
+        "esac",
+      ].join("\n");
+      writeFileSync(join(dir, "gh"), gh, { mode: 0o755 });
+      const script = scheduled.jobs.prod.steps[4].run as string;
+      const run = (sha: string) =>
+        spawnSync("bash", ["-eo", "pipefail", "-c", script], {
+          env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_REPOSITORY: "o/r", GITHUB_SHA: sha },
+          encoding: "utf8",
+        });
+      try {
+        assert.deepEqual([run("bbb").status, run("bbb").stdout], [0, ""]);
+        const ahead = run("ccc");
+        assert.deepEqual(
+          [ahead.status, ahead.stdout],
+          [
+            1,
+            "::error::main is at ccc, but production last deployed bbb: the deploy of ccc, once reviewed, applies the due rotations. Nothing was rotated.\n",
+          ],
+        );
+        assert.equal(run("aaa").status, 1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
