@@ -159,7 +159,7 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
         ),
         ["/config additionalProperties"],
         [
-          "secretname: unknown key registry-access:secretname; did you mean `secretName`? known keys: registries, namespaces, secretName, delivery, externalSecrets, monitoring",
+          "secretname: unknown key registry-access:secretname; did you mean `secretName`? known keys: registries, namespaces, namespaceDefaults, secretName, delivery, externalSecrets, monitoring",
         ],
       ],
       [
@@ -202,7 +202,11 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
       [
         "a repository with a wildcard inside",
         edit("[webapp, team-a/*]", "[webapp, team-*/api]"),
-        ["/config/registry-access:namespaces/app/registries/acr/repositories/1 pattern"],
+        // Neither valid options nor null (what removes an inherited registry): both branches say why.
+        [
+          "/config/registry-access:namespaces/app/registries/acr type",
+          "/config/registry-access:namespaces/app/registries/acr/repositories/1 pattern",
+        ],
         [
           "namespaces.app.registries.acr.repositories[1]: \"team-*/api\": a '*' may only stand as a final '/*' (team-a/*)",
         ],
