@@ -986,6 +986,9 @@ export function loadSettings(): Settings {
     file = stackFileSource(pulumi.getStack());
   } catch (error) {
     if (!(error instanceof StackFileError)) throw error;
+    // No registry-access key reached the program: what is wrong with the file (a `configuration:` that Pulumi
+    // ignored, say) is the whole story, not `registries: missing`.
+    if (Object.keys(raw).length === 0) throw new SettingsError([error.message]);
     pulumi.log.warn(
       `plain-text passwords are checked from the engine's secret marking only: ${error.message}`,
     );
