@@ -63,6 +63,11 @@ export interface ListSpec extends Described {
   readonly default?: readonly unknown[];
 }
 
+/** `null` (YAML `~` or `null`): in a namespace, removes what namespaceDefaults gives under that key. */
+export interface NullSpec extends Described {
+  readonly kind: "null";
+}
+
 /** One of several objects, told apart by the value of the `type` key. */
 export interface TaggedSpec extends Described {
   readonly kind: "tagged";
@@ -84,7 +89,8 @@ export type Spec =
   | MapSpec
   | ListSpec
   | TaggedSpec
-  | EitherSpec;
+  | EitherSpec
+  | NullSpec;
 
 /** The allowed keys of an object spec, in declaration order. */
 export function keysOf(spec: ObjectSpec): string[] {
@@ -233,6 +239,13 @@ export const NAMESPACE_REGISTRY_OPTIONS = {
         "ACR only, required: the repositories this namespace may pull, names or a prefix ending in /*. " +
         "Lowercase, ACR's repository rules.",
     },
+    enabled: {
+      kind: "boolean",
+      default: true,
+      description:
+        "false: leave this registry out (one namespaceDefaults gives). true changes nothing: " +
+        "`pulumi config set --path 'namespaces.<ns>.registries.<id>.enabled' true` adds a static registry.",
+    },
   },
 } as const satisfies ObjectSpec;
 
@@ -259,17 +272,27 @@ export const SERVICE_ACCOUNT = {
   required: ["name"],
 } as const satisfies ObjectSpec;
 
+/** Removes what namespaceDefaults gives under this key. */
+const REMOVED = {
+  kind: "null",
+  description: "null: leave out what namespaceDefaults gives here.",
+} as const satisfies NullSpec;
+
 export const NAMESPACE = {
   kind: "object",
-  description: "A namespace's settings.",
+  description: "A namespace's settings, over namespaceDefaults.",
   properties: {
     registries: {
       kind: "map",
       minProperties: 1,
-      values: NAMESPACE_REGISTRY_OPTIONS,
+      values: {
+        kind: "either",
+        description: "Per-namespace options of a registry, or null to leave out one namespaceDefaults gives.",
+        variants: [NAMESPACE_REGISTRY_OPTIONS, REMOVED],
+      },
       description:
-        "Required, non-empty: map from registry id to per-namespace options: {} for a static registry, " +
-        "{ repositories: [...] } for ACR.",
+        "Map from registry id to per-namespace options: {} for a static registry, { repositories: [...] } " +
+        "for ACR. Required, with namespaceDefaults.registries: at least one registry in all.",
     },
     serviceAccounts: {
       kind: "list",
@@ -285,12 +308,20 @@ export const NAMESPACE = {
     },
     labels: {
       kind: "map",
-      values: { kind: "string", description: "A label value." },
+      values: {
+        kind: "either",
+        description: "A label value, or null to leave out one namespaceDefaults gives.",
+        variants: [{ kind: "string", description: "A label value." }, REMOVED],
+      },
       description: "Labels put on the namespace object.",
     },
     annotations: {
       kind: "map",
-      values: { kind: "string", description: "An annotation value." },
+      values: {
+        kind: "either",
+        description: "An annotation value, or null to leave out one namespaceDefaults gives.",
+        variants: [{ kind: "string", description: "An annotation value." }, REMOVED],
+      },
       description: "Annotations put on the namespace object.",
     },
     extraImagePullSecrets: {
@@ -305,7 +336,27 @@ export const NAMESPACE = {
       description: `${DELIVERY.description} Defaults to registry-access:delivery.`,
     },
   },
-  required: ["registries"],
+} as const satisfies ObjectSpec;
+
+/**
+ * What every namespace inherits. A namespace's own settings go over it as a JSON merge patch (RFC 7386): maps
+ * (registries, labels, annotations, a registry's options) merge key by key, the namespace's value winning;
+ * lists (serviceAccounts, extraImagePullSecrets, repositories) and single values (delivery) replace; null
+ * removes an inherited key, and `enabled: false` an inherited registry.
+ */
+export const NAMESPACE_DEFAULTS = {
+  ...NAMESPACE,
+  description:
+    "What every namespace inherits: maps (registries, labels, annotations) merge key by key with the " +
+    "namespace's winning, lists and delivery replace, null or enabled: false removes an inherited entry.",
+  properties: {
+    ...NAMESPACE.properties,
+    delivery: {
+      ...DELIVERY,
+      default: undefined,
+      description: `${DELIVERY.description} Defaults to registry-access:delivery.`,
+    },
+  },
 } as const satisfies ObjectSpec;
 
 export const NAMESPACES = {
@@ -423,6 +474,7 @@ export const CONFIG = {
   properties: {
     registries: REGISTRIES,
     namespaces: NAMESPACES,
+    namespaceDefaults: NAMESPACE_DEFAULTS,
     secretName: SECRET_NAME,
     delivery: { ...DELIVERY, description: `${DELIVERY.description} The default of every namespace.` },
     externalSecrets: EXTERNAL_SECRETS,

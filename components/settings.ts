@@ -490,6 +490,42 @@ function readExtraSecrets(problems: Problems, path: string, value: unknown, secr
   return out;
 }
 
+/**
+ * How readNamespace reads: a namespace (it must end up with a registry), namespaceDefaults (no name, no
+ * registry needed), or a namespace whose namespaceDefaults are broken (no registry needed either).
+ */
+type NamespaceMode = "namespace" | "defaults" | "inherits";
+
+/**
+ * A namespace's registry entry that leaves the registry out: null, or `enabled: false`. Any other `enabled`
+ * than true or false is reported, and the entry kept (and checked).
+ */
+function removed(problems: Problems, path: string, value: unknown): boolean {
+  if (value === null) return true;
+  if (!isMap(value) || value.enabled === undefined) return false;
+  if (typeof value.enabled !== "boolean") {
+    problems.add(`${path}.enabled`, `expected true or false, got ${describe(value.enabled)}`);
+    return false;
+  }
+  return !value.enabled;
+}
+
+/**
+ * `patch` over `base` as a JSON merge patch (RFC 7386): maps merge key by key, the patch winning; anything else
+ * in the patch (a list, a string) replaces; null removes the key. The text `{}` counts as an empty map.
+ */
+export function mergePatch(base: unknown, patch: unknown): unknown {
+  const over = patch === EMPTY_MAP_TEXT ? {} : patch;
+  if (!isMap(over)) return over;
+  // A Map, not an object: a key such as __proto__ stays a key.
+  const out = new Map<string, unknown>(Object.entries(isMap(base) ? base : {}));
+  for (const [key, value] of Object.entries(over)) {
+    if (value === null) out.delete(key);
+    else out.set(key, mergePatch(out.get(key), value));
+  }
+  return Object.fromEntries(out);
+}
+
 function readNamespace(
   problems: Problems,
   path: string,
@@ -499,8 +535,9 @@ function readNamespace(
   registryTypes: ReadonlyMap<string, unknown>,
   secretName: string,
   defaultDelivery: Delivery,
+  mode: NamespaceMode = "namespace",
 ): NamespaceSettings | undefined {
-  if (!isNamespaceName(name)) {
+  if (mode !== "defaults" && !isNamespaceName(name)) {
     problems.add(path, `${quoted(name)} is not a valid namespace name: ${NAMESPACE_RULE}`);
   }
   const raw = problems.map(path, value);
@@ -510,15 +547,29 @@ function readNamespace(
     raw.delivery === undefined ? defaultDelivery : readDelivery(problems, `${path}.delivery`, raw.delivery);
   const regPath = `${path}.registries`;
   const regs: NamespaceRegistry[] = [];
+  // Only a namespace must end up with a registry; one whose broken namespaceDefaults may have given it one
+  // is not told so (the defaults' own problems are).
+  const needsRegistry = mode === "namespace";
   if (raw.registries === undefined) {
-    problems.add(regPath, "missing; map at least one registry id to its options ({} for a static registry)");
+    if (needsRegistry) {
+      problems.add(
+        regPath,
+        "missing; map at least one registry id to its options ({} for a static registry)",
+      );
+    }
   } else {
     const regMap = problems.map(regPath, raw.registries);
-    if (regMap && Object.keys(regMap).length === 0) {
-      problems.add(regPath, "empty; a namespace needs at least one registry");
+    const listed = Object.keys(regMap ?? {}).filter(
+      (id) => !removed(problems, child(regPath, id), regMap![id]),
+    );
+    if (regMap && listed.length === 0 && needsRegistry) {
+      problems.add(
+        regPath,
+        "empty; a namespace needs at least one registry (null and enabled: false leave one out)",
+      );
     }
     const byKey = new Map<string, string>();
-    for (const id of Object.keys(regMap ?? {}).sort()) {
+    for (const id of listed.sort()) {
       const at = child(regPath, id);
       if (!registryTypes.has(id)) {
         const known = [...registryTypes.keys()].sort();
@@ -545,7 +596,8 @@ function readNamespace(
             "so repositories apply only to acr registries; remove it",
         );
       } else {
-        problems.unknownKeys(at, options, []);
+        const others = Object.keys(options).filter((key) => key !== "enabled");
+        problems.unknownKeys(at, Object.fromEntries(others.map((key) => [key, options[key]])), []);
       }
       if (!registry) continue; // its own definition is broken and reported
       const key = authsKey(registry.server).toLowerCase();
@@ -807,6 +859,27 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, options: P
   const defaultDelivery =
     raw.delivery === undefined ? "direct" : readDelivery(problems, "delivery", raw.delivery);
 
+  // namespaceDefaults are checked on their own, under their own paths; only valid ones are merged, so that a
+  // problem in them is reported once, not once per namespace.
+  let defaults: Raw | undefined;
+  let defaultsBroken = false;
+  if (raw.namespaceDefaults !== undefined) {
+    const before = problems.list.length;
+    readNamespace(
+      problems,
+      "namespaceDefaults",
+      "",
+      raw.namespaceDefaults,
+      registries,
+      registryTypes,
+      secretName,
+      defaultDelivery ?? "direct",
+      "defaults",
+    );
+    defaultsBroken = problems.list.length > before;
+    if (!defaultsBroken) defaults = problems.map("namespaceDefaults", raw.namespaceDefaults);
+  }
+
   const namespaces: NamespaceSettings[] = [];
   if (raw.namespaces === undefined) {
     problems.add("namespaces", "missing; map each namespace to the registries it may pull from");
@@ -816,15 +889,17 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, options: P
       problems.add("namespaces", "empty; map each namespace to the registries it may pull from");
     }
     for (const name of Object.keys(map ?? {}).sort()) {
+      const own = map![name];
       const ns = readNamespace(
         problems,
         child("namespaces", name),
         name,
-        map![name],
+        defaults !== undefined && (isMap(own) || own === EMPTY_MAP_TEXT) ? mergePatch(defaults, own) : own,
         registries,
         registryTypes,
         secretName,
         defaultDelivery ?? "direct",
+        defaultsBroken ? "inherits" : "namespace",
       );
       if (ns) namespaces.push(ns);
     }
@@ -949,6 +1024,9 @@ export function loadSettings(): Settings {
     file = stackFileSource(pulumi.getStack());
   } catch (error) {
     if (!(error instanceof StackFileError)) throw error;
+    // No registry-access key reached the program: what is wrong with the file (a `configuration:` that Pulumi
+    // ignored, say) is the whole story, not `registries: missing`.
+    if (Object.keys(raw).length === 0) throw new SettingsError([error.message]);
     pulumi.log.warn(
       `plain-text passwords are checked from the engine's secret marking only: ${error.message}`,
     );

@@ -86,6 +86,23 @@ describe("plain-text passwords, read from the stack file", () => {
     ]);
   });
 
+  it("a stack file that gave the program no config at all (configuration: for config:) is the error itself", async () => {
+    setStackFileSource(() => ({
+      name: "Pulumi.dev.yaml",
+      config: parseStackConfig("configuration:\n  registry-access:secretName: x\n", "Pulumi.dev.yaml"),
+    }));
+    await assert.rejects(
+      runProgram({}, { secretKeys: [] }),
+      (error: Error) =>
+        error.name === "SettingsError" &&
+        error.message ===
+          "1 problem in the registry-access configuration:\n" +
+            "  - Pulumi.dev.yaml: 1 unknown top-level key:\n" +
+            '  - "configuration": not a key of a stack file, which Pulumi ignores (with it the stack has no config); ' +
+            "did you mean `config`? a stack file's keys: config, environment, secretsprovider, encryptedkey, encryptionsalt",
+    );
+  });
+
   describe("finding Pulumi.<stack>.yaml as `pulumi up` runs the program", () => {
     let dir: string;
     let cwd: string;

@@ -10,6 +10,7 @@ import { isNamespaceName, isObjectName } from "../components/names";
 import { parseSettings, SettingsError } from "../components/settings";
 import { parseStackConfig, passwordsInFile, stackFileOf } from "../components/stackFile";
 import { SCHEMA_FILE, schemaText } from "../tools/schema";
+import { MERGE_KEYS_STACK } from "./support/mergeKeys";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -18,7 +19,8 @@ const validate = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")));
 
 /** Where the schema rejects a stack file: `<instancePath> <keyword>`, sorted; none when it accepts it. */
 function schemaErrors(text: string): string[] {
-  if (validate(parse(text))) return [];
+  // What the file means, merge keys resolved, as Pulumi reads it.
+  if (validate(parse(text, { merge: true }))) return [];
   const errors = (validate.errors ?? []) as ErrorObject[];
   // "if"/"then" and "anyOf" only say that a branch failed: the branch's own errors say why.
   return [
@@ -119,6 +121,24 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
       ["Pulumi.dev.yaml", fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")],
       ["Pulumi.prod.yaml", fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")],
       ["a stack with an encrypted password", GOOD_BASE],
+      ["a stack written with YAML anchors and merge keys", MERGE_KEYS_STACK],
+      [
+        "a stack whose namespaces inherit their registries from namespaceDefaults",
+        [
+          "config:",
+          "  registry-access:registries:",
+          "    hub: { type: static, server: docker.io, username: bot, password: { secure: v1:AAAAencrypted } }",
+          "    gh: { type: static, server: ghcr.io, username: bot, password: { secure: v1:AAAAencrypted } }",
+          "  registry-access:namespaceDefaults:",
+          "    registries: { hub: {}, gh: {} }",
+          "    labels: { team: platform }",
+          "  registry-access:namespaces:",
+          "    a: {}",
+          "    b: { registries: { gh: null }, labels: { team: null, tier: batch } }",
+          "    c: { registries: { hub: { enabled: false } } }",
+          "",
+        ].join("\n"),
+      ],
     ];
     const blocks = readmeStackFiles();
     it("the README has a full example, and it and docs/ have fragments to check", () => {
@@ -184,7 +204,7 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
         ),
         ["/config additionalProperties"],
         [
-          "secretname: unknown key registry-access:secretname; did you mean `secretName`? known keys: registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring",
+          "secretname: unknown key registry-access:secretname; did you mean `secretName`? known keys: registries, namespaces, namespaceDefaults, secretName, delivery, externalSecrets, workloadIdentity, monitoring",
         ],
       ],
       [
@@ -227,7 +247,11 @@ describe("stack file schema (schema/stack-config.schema.json)", () => {
       [
         "a repository with a wildcard inside",
         edit("[webapp, team-a/*]", "[webapp, team-*/api]"),
-        ["/config/registry-access:namespaces/app/registries/acr/repositories/1 pattern"],
+        // Neither valid options nor null (what removes an inherited registry): both branches say why.
+        [
+          "/config/registry-access:namespaces/app/registries/acr type",
+          "/config/registry-access:namespaces/app/registries/acr/repositories/1 pattern",
+        ],
         [
           "namespaces.app.registries.acr.repositories[1]: \"team-*/api\": a '*' may only stand as a final '/*' (team-a/*)",
         ],

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings, plaintextPasswordWarning } from "../components/settings";
+import { mergePatch, parseSettings, plaintextPasswordWarning } from "../components/settings";
 import { acrSettings, CANARY, staticSettings, problemsOf } from "./support/fixtures";
 import { valueOf } from "../tools/mockRuntime";
 
@@ -103,7 +103,7 @@ describe("settings", () => {
       unknownKey: true,
     };
     assert.deepStrictEqual(problemsOf(raw), [
-      "unknownKey: unknown key registry-access:unknownKey; known keys: registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring",
+      "unknownKey: unknown key registry-access:unknownKey; known keys: registries, namespaces, namespaceDefaults, secretName, delivery, externalSecrets, workloadIdentity, monitoring",
       "secretName: \"Reg_Cred\" is not a valid secret name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
       "registries.dockerhub.password: empty; set it with `pulumi config set --secret --path 'registries.dockerhub.password' <value>`",
       'registries.quay.type: unknown registry type "quay"; use static or acr',
@@ -111,7 +111,7 @@ describe("settings", () => {
       'registries.weird.username: expected the user name to log in with, got ""',
       "registries.weird.password: expected a string (not shown); set it with `pulumi config set --secret --path 'registries.weird.password' <value>`",
       "namespaces.Prod_NS: \"Prod_NS\" is not a valid namespace name: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
-      "namespaces.empty.registries: empty; a namespace needs at least one registry",
+      "namespaces.empty.registries: empty; a namespace needs at least one registry (null and enabled: false leave one out)",
       "namespaces.none.registries: missing; map at least one registry id to its options ({} for a static registry)",
       'namespaces.refs.registries.nosuch: no registry "nosuch" is defined under registries; defined: dockerhub, quay, weird',
       'namespaces.refs.serviceAccounts[1]: service account "default" is listed twice',
@@ -130,7 +130,7 @@ describe("settings", () => {
       () => parseSettings(raw),
       (e: Error) =>
         e.message ===
-        "1 problem in the registry-access configuration:\n  - namespaces.app.registries: empty; a namespace needs at least one registry",
+        "1 problem in the registry-access configuration:\n  - namespaces.app.registries: empty; a namespace needs at least one registry (null and enabled: false leave one out)",
     );
   });
 
@@ -344,7 +344,7 @@ describe("settings: messages a tired operator reads right", () => {
       "team-a": { registries: { dockerhb: {}, acr: { repositorys: ["a"] } }, label: { a: "b" } },
     };
     const known =
-      "known keys: registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
+      "known keys: registries, namespaces, namespaceDefaults, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
     const acrKeys =
       "allowed here: type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation, auth";
     assert.deepStrictEqual(problemsOf(raw), [
@@ -355,7 +355,7 @@ describe("settings: messages a tired operator reads right", () => {
       `registries.acr.rotateAfterDay: unknown key; did you mean \`rotateAfterDays\`? ${acrKeys}`,
       "namespaces.team-a.label: unknown key; did you mean `labels`? allowed here: registries, serviceAccounts, " +
         "labels, annotations, extraImagePullSecrets, delivery",
-      "namespaces.team-a.registries.acr.repositorys: unknown key; did you mean `repositories`? allowed here: repositories",
+      "namespaces.team-a.registries.acr.repositorys: unknown key; did you mean `repositories`? allowed here: repositories, enabled",
       "namespaces.team-a.registries.acr.repositories: missing; list the repositories this namespace may pull " +
         "(names, or a prefix ending in /*)",
       'namespaces.team-a.registries.dockerhb: no registry "dockerhb" is defined under registries; ' +
@@ -383,5 +383,166 @@ describe("settings: messages a tired operator reads right", () => {
     assert.deepStrictEqual(problemsOf(raw), [
       "registries.extra: expected a map, got a string (not shown: it may be a credential set at the wrong path)",
     ]);
+  });
+});
+
+describe("settings: namespaceDefaults", () => {
+  const DEFAULTS = {
+    registries: { dockerhub: {}, ghcr: {} },
+    serviceAccounts: ["default", { name: "builder", create: true }],
+    labels: { team: "platform", tier: "app" },
+    annotations: { owner: "platform@example.com" },
+    extraImagePullSecrets: ["legacy-pull"],
+  };
+  const view = (s: ReturnType<typeof parseSettings>) =>
+    s.namespaces.map((n) => ({
+      name: n.name,
+      registries: n.registries.map((r) => r.registry.id),
+      serviceAccounts: n.serviceAccounts.map((sa) => `${sa.name}${sa.create ? "+" : ""}`),
+      labels: n.labels,
+      annotations: n.annotations,
+      extra: n.extraImagePullSecrets,
+    }));
+
+  it("each namespace inherits them: maps merge per key (its own winning), lists replace, null removes", () => {
+    const raw = {
+      ...staticSettings(),
+      namespaceDefaults: DEFAULTS,
+      namespaces: {
+        a: {},
+        b: {
+          registries: { ghcr: null, gcr: {} },
+          labels: { tier: "batch", team: null },
+          serviceAccounts: ["default"],
+          extraImagePullSecrets: [],
+        },
+        c: "{}",
+        d: { registries: { dockerhub: { enabled: false }, ghcr: { enabled: true } }, annotations: null },
+      },
+    };
+    const inherited = {
+      registries: ["dockerhub", "ghcr"],
+      serviceAccounts: ["default", "builder+"],
+      labels: { team: "platform", tier: "app" },
+      annotations: { owner: "platform@example.com" },
+      extra: ["legacy-pull"],
+    };
+    assert.deepStrictEqual(view(parseSettings(raw)), [
+      { name: "a", ...inherited },
+      {
+        name: "b",
+        registries: ["dockerhub", "gcr"],
+        serviceAccounts: ["default"],
+        labels: { tier: "batch" },
+        annotations: { owner: "platform@example.com" },
+        extra: [],
+      },
+      { name: "c", ...inherited },
+      { name: "d", ...inherited, registries: ["ghcr"], annotations: {} },
+    ]);
+  });
+
+  it("an ACR registry's repositories are a list: the namespace's replace the inherited ones", () => {
+    const raw = {
+      ...acrSettings(),
+      namespaceDefaults: { registries: { acr: { repositories: ["shared/*"] } }, delivery: "direct" },
+      namespaces: { a: {}, b: { registries: { acr: { repositories: ["team-b/*"] } } } },
+    };
+    assert.deepStrictEqual(
+      parseSettings(raw).namespaces.map((n) => [n.name, n.delivery, n.registries[0].repositories]),
+      [
+        ["a", "direct", ["shared/*"]],
+        ["b", "direct", ["team-b/*"]],
+      ],
+    );
+  });
+
+  it("reports a problem in the defaults once, under namespaceDefaults, and no missing registries for namespaces", () => {
+    const raw = {
+      ...staticSettings(),
+      namespaceDefaults: {
+        registries: { dockerhb: {}, ghcr: { enabled: "no" } },
+        labls: {},
+        delivery: "eso",
+        extraImagePullSecrets: ["regcred"],
+      },
+      namespaces: { a: {}, b: { labels: { x: 1 } } },
+    };
+    assert.deepStrictEqual(problemsOf(raw), [
+      "namespaceDefaults.labls: unknown key; did you mean `labels`? allowed here: registries, serviceAccounts, " +
+        "labels, annotations, extraImagePullSecrets, delivery",
+      'namespaceDefaults.delivery: unknown delivery "eso"; use direct or externalSecrets',
+      'namespaceDefaults.registries.ghcr.enabled: expected true or false, got "no"',
+      'namespaceDefaults.registries.dockerhb: no registry "dockerhb" is defined under registries; ' +
+        "did you mean `dockerhub`? defined: dockerhub, gcr, ghcr",
+      'namespaceDefaults.extraImagePullSecrets[0]: "regcred" is the pull secret this program writes; it is always listed',
+      "namespaces.b.labels.x: expected a string, got 1",
+    ]);
+    assert.deepStrictEqual(
+      problemsOf({ ...staticSettings(), namespaceDefaults: [], namespaces: { a: {} } }),
+      ["namespaceDefaults: expected a map, got a list"],
+    );
+  });
+
+  it("a namespace must still end up with a registry", () => {
+    const raw = {
+      ...staticSettings(),
+      namespaceDefaults: { registries: { dockerhub: {} } },
+      namespaces: {
+        a: { registries: { dockerhub: null } },
+        b: { registries: { dockerhub: { enabled: false } } },
+      },
+    };
+    const empty = "empty; a namespace needs at least one registry (null and enabled: false leave one out)";
+    assert.deepStrictEqual(problemsOf(raw), [
+      `namespaces.a.registries: ${empty}`,
+      `namespaces.b.registries: ${empty}`,
+    ]);
+    // Without defaults: missing, empty, or empty once removed entries are left out.
+    assert.deepStrictEqual(
+      problemsOf({
+        ...staticSettings(),
+        namespaceDefaults: { labels: { a: "b" } },
+        namespaces: { a: {}, b: { registries: {} }, c: { registries: { dockerhub: null } } },
+      }),
+      [
+        "namespaces.a.registries: missing; map at least one registry id to its options ({} for a static registry)",
+        `namespaces.b.registries: ${empty}`,
+        `namespaces.c.registries: ${empty}`,
+      ],
+    );
+  });
+
+  it("enabled: true adds a static registry (what `pulumi config set --path '…enabled' true` writes)", () => {
+    const raw = { ...staticSettings(), namespaces: { a: { registries: { dockerhub: { enabled: true } } } } };
+    assert.deepStrictEqual(
+      parseSettings(raw).namespaces[0].registries.map((r) => r.registry.id),
+      ["dockerhub"],
+    );
+    raw.namespaces.a.registries.dockerhub = { enabled: true, tag: "x" } as never;
+    assert.deepStrictEqual(problemsOf(raw), [
+      "namespaces.a.registries.dockerhub.tag: unknown key; this takes no options: use {}",
+    ]);
+  });
+});
+
+describe("settings: mergePatch (RFC 7386)", () => {
+  it("merges maps per key, replaces anything else, removes null, takes the text {} as a map", () => {
+    assert.deepStrictEqual(
+      mergePatch({ a: 1, m: { x: 1, y: 2 }, l: [1, 2] }, { m: { y: null, z: 3 }, l: [3] }),
+      {
+        a: 1,
+        m: { x: 1, z: 3 },
+        l: [3],
+      },
+    );
+    assert.deepStrictEqual(mergePatch({ a: 1 }, "{}"), { a: 1 });
+    assert.deepStrictEqual(mergePatch({ a: 1 }, "x"), "x");
+    assert.deepStrictEqual(mergePatch("x", { a: 1 }), { a: 1 });
+    assert.deepStrictEqual(mergePatch([1], { a: null }), {});
+    const merged = mergePatch({}, JSON.parse('{"__proto__": {"polluted": 1}}')) as Record<string, unknown>;
+    assert.deepStrictEqual(Object.keys(merged), ["__proto__"]);
+    assert.strictEqual(Object.getPrototypeOf(merged), Object.prototype);
+    assert.strictEqual(({} as Record<string, unknown>).polluted, undefined);
   });
 });

@@ -110,6 +110,8 @@ export function toJsonSchema(spec: Spec): Json {
     }
     case "either":
       return { description: spec.description, anyOf: spec.variants.map(toJsonSchema) };
+    case "null":
+      return { type: "null", description: spec.description };
   }
 }
 
@@ -135,6 +137,23 @@ export function stackConfigSchema(): Json {
         // is a mistake, a value set without --path (registry-access:registries.hub.password) say.
         patternProperties: { [`^(?!${prefix})`]: {} },
         additionalProperties: false,
+        // A namespace names its registries unless namespaceDefaults gives some (settings.ts checks the merge).
+        if: {
+          not: {
+            type: "object",
+            properties: { [`${prefix}namespaceDefaults`]: { type: "object", required: ["registries"] } },
+            required: [`${prefix}namespaceDefaults`],
+          },
+        },
+        then: {
+          type: "object",
+          properties: {
+            [`${prefix}namespaces`]: {
+              type: "object",
+              additionalProperties: { type: "object", required: ["registries"] },
+            },
+          },
+        },
       },
       environment: { description: "Pulumi ESC environments this stack imports: config may come from them." },
       secretsprovider: { type: "string", description: "How the stack's secrets are encrypted." },

@@ -17,7 +17,7 @@ import { OBJECT_NAME_RULE, NAMESPACE_RULE } from "../../components/names";
 import { CANARY, problemsOf, staticSettings } from "../support/fixtures";
 
 const KNOWN_KEYS =
-  "registries, namespaces, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
+  "registries, namespaces, namespaceDefaults, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
 const ACR_KEYS =
   "type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation, auth";
 
@@ -50,7 +50,7 @@ describe("settings: messages and values, exactly", () => {
       e.message,
       "2 problems in the registry-access configuration:\n" +
         '  - delivery: unknown delivery "email"; use direct or externalSecrets\n' +
-        "  - namespaces.app.registries: empty; a namespace needs at least one registry",
+        "  - namespaces.app.registries: empty; a namespace needs at least one registry (null and enabled: false leave one out)",
     );
   });
 
@@ -331,7 +331,7 @@ describe("settings: ACR registries", () => {
     assert.deepStrictEqual(
       problemsOf(acrOnly({}, { repositories: [42, "team*/*", "Team", "app", "app", "team*"], tag: 1 })),
       [
-        "namespaces.app.registries.acr.tag: unknown key; allowed here: repositories",
+        "namespaces.app.registries.acr.tag: unknown key; allowed here: repositories, enabled",
         "namespaces.app.registries.acr.repositories[0]: expected a repository name, got 42",
         "namespaces.app.registries.acr.repositories[1]: \"team*/*\": a '*' may only stand as a final '/*' (team-a/*)",
         'namespaces.app.registries.acr.repositories[2]: "Team" is not an ACR repository name: lowercase letters and ' +
