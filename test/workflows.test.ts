@@ -897,8 +897,8 @@ describe("GitHub Actions workflows", () => {
           "npx tsc --noEmit -p tsconfig.dev.json",
           "sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-registry apache2-utils prometheus",
           "npm test",
-          "npm run plan -- --stack dev",
-          "npm run plan -- --stack prod",
+          "npm run plan -- --stack dev --allow-missing-passwords",
+          "npm run plan -- --stack prod --allow-missing-passwords",
         ],
       );
       assert.doesNotMatch(JSON.stringify(plan), /secrets\.|azure\/login|pulumi\/actions/);
