@@ -26,6 +26,8 @@ import {
   SERVER,
   SERVICE_ACCOUNT,
   STATIC_REGISTRY,
+  VERIFICATION,
+  VERIFICATION_TIMEOUT_SECONDS,
 } from "./configSpec";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 
@@ -60,7 +62,13 @@ export interface AcrRegistry {
   readonly rotateAfterDays: number;
   /** Any new value rotates every token of this registry on the next `pulumi up`. */
   readonly forceRotation?: string;
+  /** How a new password is checked before the pull secret uses it. Set only when configured; defaults to pull. */
+  readonly verification?: Verification;
+  /** How long that check retries, in seconds. Set only when configured; defaults to 120. */
+  readonly verificationTimeoutSeconds?: number;
 }
+
+export type Verification = (typeof VERIFICATION.enum)[number];
 
 export type Registry = StaticRegistry | AcrRegistry;
 
@@ -337,10 +345,12 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
   if (raw.forceRotation !== undefined) {
     forceRotation = problems.string(`${path}.forceRotation`, raw.forceRotation, "any new string, a date say");
   }
+  const verification = readVerification(problems, path, raw);
   if (
     server === undefined ||
     resourceGroup === undefined ||
     registryName === undefined ||
+    verification === undefined ||
     passwordLifetimeDays === undefined ||
     rotateAfterDays === undefined ||
     rotateAfterDays >= passwordLifetimeDays
@@ -356,6 +366,41 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
     passwordLifetimeDays,
     rotateAfterDays,
     ...(forceRotation !== undefined ? { forceRotation } : {}),
+    ...verification,
+  };
+}
+
+/** `verification` and `verificationTimeoutSeconds`, each only when set; undefined when either is invalid. */
+function readVerification(
+  problems: Problems,
+  path: string,
+  raw: Raw,
+): Pick<AcrRegistry, "verification" | "verificationTimeoutSeconds"> | undefined {
+  const { verification, verificationTimeoutSeconds: seconds } = raw;
+  const modes: readonly unknown[] = VERIFICATION.enum;
+  const { minimum: min, maximum: max } = VERIFICATION_TIMEOUT_SECONDS;
+  let valid = true;
+  if (verification !== undefined && !modes.includes(verification)) {
+    problems.add(
+      `${path}.verification`,
+      `unknown verification ${describe(verification)}; use pull, login or none`,
+    );
+    valid = false;
+  }
+  if (
+    seconds !== undefined &&
+    !(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= min && seconds <= max)
+  ) {
+    problems.add(
+      `${path}.verificationTimeoutSeconds`,
+      `expected a whole number of seconds from ${min} to ${max}, got ${describe(seconds)}`,
+    );
+    valid = false;
+  }
+  if (!valid) return undefined;
+  return {
+    ...(verification !== undefined ? { verification: verification as Verification } : {}),
+    ...(seconds !== undefined ? { verificationTimeoutSeconds: seconds as number } : {}),
   };
 }
 
