@@ -26,7 +26,7 @@ export const ROTATION_TIME_ENV = "REGISTRY_ACCESS_ROTATION_TIME";
  */
 export function rotationTimeOf(value: string | undefined, now: Date): string {
   if (value === undefined || value.trim() === "") return now.toISOString();
-  const time = Date.parse(value);
+  const time = Date.parse(value.trim());
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value.trim()) || !Number.isFinite(time)) {
     throw new Error(
       `${ROTATION_TIME_ENV} ${JSON.stringify(value)} is not a date and time (ISO 8601, e.g. 2026-12-04T05:00:00Z); ` +
@@ -36,8 +36,17 @@ export function rotationTimeOf(value: string | undefined, now: Date): string {
   return new Date(time).toISOString();
 }
 
-/** Read once, when the program loads: every token of the run decides at the same instant. */
-let runRotationTime: string | undefined;
+/** The run's instant, read at the first token: a Pulumi run is one process, so every token decides alike. */
+let runRotation: { readonly env: string | undefined; readonly time: string } | undefined;
+
+/** rotationTimeOf for this run, read once (again only if REGISTRY_ACCESS_ROTATION_TIME changes). */
+export function runRotationTime(): string {
+  const env = process.env[ROTATION_TIME_ENV];
+  if (runRotation === undefined || runRotation.env !== env) {
+    runRotation = { env, time: rotationTimeOf(env, new Date()) };
+  }
+  return runRotation.time;
+}
 
 /** The warning every preview and update shows for a registry whose new passwords are not checked. */
 export function noVerificationWarning(registry: AcrRegistry, namespace: string, tokenName: string): string {
@@ -170,8 +179,9 @@ export class AcrPullToken extends pulumi.ComponentResource {
       { ...child, ignoreChanges: ["credentials"], replaceOnChanges: ["*"], deleteBeforeReplace: true },
     );
     const verifyRepository = verifiableRepository(repositories);
+    let rotationTime: string;
     try {
-      runRotationTime ??= rotationTimeOf(process.env[ROTATION_TIME_ENV], new Date());
+      rotationTime = runRotationTime();
     } catch (error) {
       throw new pulumi.ResourceError((error as Error).message, this);
     }
@@ -194,7 +204,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
           ? { verificationTimeoutSeconds: registry.verificationTimeoutSeconds }
           : {}),
         registryId: registry.id,
-        rotationTime: runRotationTime,
+        rotationTime,
       },
       child,
     );
