@@ -300,7 +300,7 @@ describe("GitHub Actions workflows", () => {
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[9].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[10].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
@@ -505,8 +505,11 @@ describe("GitHub Actions workflows", () => {
         ["deploy.yml:dev", "deploy.yml:prod", "scheduled.yml:dev", "scheduled.yml:prod"],
       );
       for (const [file, id, job] of upJobs) {
-        assert.deepEqual(job.steps[3], HEAD_GUARD, `${file}:${id}`);
-        assert.equal(action(job.steps[4]), "azure/login", `${file}:${id}`);
+        const ci = job.steps.findIndex((s) => s.run === "npm ci");
+        const guard = job.steps.findIndex((s) => s.name === HEAD_GUARD.name);
+        assert.ok(ci >= 0 && guard > ci, `${file}:${id}`);
+        assert.deepEqual(job.steps[guard], HEAD_GUARD, `${file}:${id}`);
+        assert.equal(action(job.steps[guard + 1]), "azure/login", `${file}:${id}`);
       }
       for (const [, , job] of allJobs().filter(([file]) => file === "preview.yml" || file === "e2e.yml")) {
         assert.ok(!job.steps.some((s) => s.name === HEAD_GUARD.name));
@@ -685,6 +688,20 @@ describe("GitHub Actions workflows", () => {
               diff: true,
             },
           ],
+          id,
+        );
+      }
+    });
+
+    it("fixes one rotation instant for the up and the drift check, before the up (issue 16.14)", () => {
+      for (const id of ["dev", "prod"]) {
+        const steps = scheduled.jobs[id].steps as { name?: string; run?: string; uses?: string }[];
+        const fix = steps.findIndex((s) => s.name === "One rotation instant for the up and the drift check");
+        const up = steps.findIndex((s) => s.name === "pulumi up (apply due rotations)");
+        assert.ok(fix >= 0 && fix < up, id);
+        assert.equal(
+          steps[fix].run?.trim(),
+          'echo "REGISTRY_ACCESS_ROTATION_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$GITHUB_ENV"',
           id,
         );
       }

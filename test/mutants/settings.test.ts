@@ -18,7 +18,8 @@ import { CANARY, problemsOf, staticSettings } from "../support/fixtures";
 
 const KNOWN_KEYS = "registries, namespaces, secretName, delivery, externalSecrets, monitoring";
 const ACR_KEYS =
-  "type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation";
+  "type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation, " +
+  "verification, verificationTimeoutSeconds";
 
 function withNamespace(
   ns: Record<string, unknown>,
