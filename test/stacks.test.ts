@@ -85,12 +85,7 @@ describe("committed stacks", () => {
     assert.deepStrictEqual(
       run.recorder.find("azure-native:containerregistry:ScopeMap", "production-mycompany-scope-map").inputs
         .actions,
-      [
-        "repositories/webapp/content/read",
-        "repositories/webapp/metadata/read",
-        "repositories/myapp/content/read",
-        "repositories/myapp/metadata/read",
-      ],
+      ["repositories/webapp/content/read", "repositories/myapp/content/read"],
     );
     const password = run.recorder.find(
       "pulumi-nodejs:dynamic/registry-access:AcrTokenPassword",
