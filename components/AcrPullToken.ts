@@ -16,6 +16,46 @@ export function pullOnlyActions(repositories: readonly string[]): string[] {
   return repositories.map((repo) => `repositories/${repo}/content/read`);
 }
 
+/** The environment variable that fixes the instant a run decides rotations at (see rotationTimeOf). */
+export const ROTATION_TIME_ENV = "REGISTRY_ACCESS_ROTATION_TIME";
+
+/**
+ * The instant this run decides which passwords are due for rotation, read once per run: REGISTRY_ACCESS_ROTATION_TIME
+ * when set (a scheduled job sets it once for its `up` and the drift check after it, so a rotation that falls due
+ * between the two is not reported as drift), else `now`. Throws for a value that is not a date and time.
+ */
+export function rotationTimeOf(value: string | undefined, now: Date): string {
+  if (value === undefined || value.trim() === "") return now.toISOString();
+  const time = Date.parse(value.trim());
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value.trim()) || !Number.isFinite(time)) {
+    throw new Error(
+      `${ROTATION_TIME_ENV} ${JSON.stringify(value)} is not a date and time (ISO 8601, e.g. 2026-12-04T05:00:00Z); ` +
+        "unset it to decide rotations at the current time",
+    );
+  }
+  return new Date(time).toISOString();
+}
+
+/** The run's instant, read at the first token: a Pulumi run is one process, so every token decides alike. */
+let runRotation: { readonly env: string | undefined; readonly time: string } | undefined;
+
+/** rotationTimeOf for this run, read once (again only if REGISTRY_ACCESS_ROTATION_TIME changes). */
+export function runRotationTime(): string {
+  const env = process.env[ROTATION_TIME_ENV];
+  if (runRotation === undefined || runRotation.env !== env) {
+    runRotation = { env, time: rotationTimeOf(env, new Date()) };
+  }
+  return runRotation.time;
+}
+
+/** The warning every preview and update shows for a registry whose new passwords are not checked. */
+export function noVerificationWarning(registry: AcrRegistry, namespace: string, tokenName: string): string {
+  return (
+    `registries.${registry.id}.verification is none: new passwords of ACR token ${tokenName} (namespace ` +
+    `${namespace}) on ${registry.server} reach the pull secret without a check that the registry accepts them`
+  );
+}
+
 /** A repository the verification of a new password can pull-check: the first one that is not a prefix. */
 export function verifiableRepository(repositories: readonly string[]): string | undefined {
   return repositories.find((repo) => !repo.endsWith("/*"));
@@ -139,6 +179,15 @@ export class AcrPullToken extends pulumi.ComponentResource {
       { ...child, ignoreChanges: ["credentials"], replaceOnChanges: ["*"], deleteBeforeReplace: true },
     );
     const verifyRepository = verifiableRepository(repositories);
+    let rotationTime: string;
+    try {
+      rotationTime = runRotationTime();
+    } catch (error) {
+      throw new pulumi.ResourceError((error as Error).message, this);
+    }
+    if (registry.verification === "none") {
+      pulumi.log.warn(noVerificationWarning(registry, args.namespace, tokenName), this);
+    }
     const password = new AcrTokenPassword(
       `${name}-password`,
       {
@@ -150,6 +199,12 @@ export class AcrPullToken extends pulumi.ComponentResource {
         ...(registry.forceRotation !== undefined ? { forceRotation: registry.forceRotation } : {}),
         ...(verifyRepository !== undefined ? { verifyRepository } : {}),
         tokenCreationDate: token.creationDate,
+        ...(registry.verification !== undefined ? { verification: registry.verification } : {}),
+        ...(registry.verificationTimeoutSeconds !== undefined
+          ? { verificationTimeoutSeconds: registry.verificationTimeoutSeconds }
+          : {}),
+        registryId: registry.id,
+        rotationTime,
       },
       child,
     );

@@ -45,6 +45,18 @@ export interface AcrTokenPasswordArgs {
    * fresh password1. A state without it (written before this input existed) takes the first value as it is.
    */
   readonly tokenCreationDate?: pulumi.Input<string>;
+  /** How a new password is checked: pull (default), login or none (see the config's `verification`). */
+  readonly verification?: pulumi.Input<"pull" | "login" | "none">;
+  /** How long the check retries, in seconds. Defaults to 120. */
+  readonly verificationTimeoutSeconds?: pulumi.Input<number>;
+  /** The registry's id in the stack config: messages name its `verification` setting. Never compared by diff. */
+  readonly registryId?: pulumi.Input<string>;
+  /**
+   * The instant this run decides rotations at (ISO), read once per run by the program: every diff and update
+   * of the run, and a drift check given the same instant, decide alike. Never compared by diff. Defaults to
+   * the provider's clock.
+   */
+  readonly rotationTime?: pulumi.Input<string>;
 }
 
 /** The inputs as the provider receives them (resolved). */
@@ -58,6 +70,10 @@ export interface AcrTokenPasswordInputs {
   readonly verifyRepository?: string;
   readonly armEndpoint?: string;
   readonly tokenCreationDate?: string;
+  readonly verification?: "pull" | "login" | "none";
+  readonly verificationTimeoutSeconds?: number;
+  readonly registryId?: string;
+  readonly rotationTime?: string;
 }
 
 /** The state: the inputs (so diff can compare them) plus the outputs. */
@@ -80,6 +96,11 @@ export interface AcrTokenPasswordOutputs extends AcrTokenPasswordInputs {
    * (absent before the first refresh). Non-null makes the next `up` rotate.
    */
   readonly drift?: string | null;
+  /**
+   * Set while the active password was generated but the registry has not accepted it yet (the create failed
+   * its check): why. The next `up` checks this password again instead of generating a new one.
+   */
+  readonly unverified?: string;
 }
 
 export interface AcrTokenPasswordProviderOverrides {
@@ -119,7 +140,12 @@ const INPUT_KEYS = [
   "verifyRepository",
   "armEndpoint",
   "tokenCreationDate",
+  "verification",
+  "verificationTimeoutSeconds",
 ] as const;
+
+/** The default of `verificationTimeoutSeconds`. */
+export const DEFAULT_VERIFICATION_TIMEOUT_SECONDS = 120;
 
 /**
  * Why an AcrTokenPassword cannot be imported. The dynamic-provider host cannot even load this provider for an
@@ -186,6 +212,29 @@ export function checkInputs(news: AcrTokenPasswordInputs): { property: string; r
     (typeof created !== "string" || !Number.isFinite(Date.parse(created)))
   ) {
     failures.push({ property: "tokenCreationDate", reason: "must be a date and time, as ARM reports it" });
+  }
+  const mode = news.verification;
+  if (mode !== undefined && known(mode) && !["pull", "login", "none"].includes(mode)) {
+    failures.push({ property: "verification", reason: "must be pull, login or none" });
+  }
+  const seconds = news.verificationTimeoutSeconds;
+  if (
+    seconds !== undefined &&
+    known(seconds) &&
+    !(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= 10 && seconds <= 1800)
+  ) {
+    failures.push({
+      property: "verificationTimeoutSeconds",
+      reason: "must be a whole number of seconds from 10 to 1800",
+    });
+  }
+  const rotationTime = news.rotationTime;
+  if (
+    rotationTime !== undefined &&
+    known(rotationTime) &&
+    (typeof rotationTime !== "string" || !Number.isFinite(Date.parse(rotationTime)))
+  ) {
+    failures.push({ property: "rotationTime", reason: "must be a date and time" });
   }
   const lifetime = news.passwordLifetimeDays;
   const lifetimeOk = typeof lifetime === "number" && Number.isFinite(lifetime) && lifetime > 0;
@@ -408,17 +457,28 @@ export function driftOf(
   return null;
 }
 
-/** Log in to the registry with the new password; throws (without the password) when it is not accepted. */
-async function verifyPassword(
+/**
+ * Check the new password as `verification` asks (pull: a pull of verifyRepository; login: the /v2/ login and token
+ * exchange; none: nothing); undefined when accepted or not checked, else the message (without the password).
+ */
+async function verificationFailure(
   overrides: AcrTokenPasswordProviderOverrides,
   inputs: AcrTokenPasswordInputs,
   tokenName: string,
   slot: PasswordSlot,
   password: string,
   consequence: string,
-): Promise<void> {
+): Promise<string | undefined> {
+  const mode = inputs.verification ?? "pull";
+  if (mode === "none") return undefined;
   const verify = overrides.verify ?? waitForRegistryLogin;
-  const options = inputs.verifyRepository === undefined ? {} : { repository: inputs.verifyRepository };
+  const seconds = inputs.verificationTimeoutSeconds ?? DEFAULT_VERIFICATION_TIMEOUT_SECONDS;
+  const options = {
+    deadlineMs: seconds * 1000,
+    ...(mode === "pull" && inputs.verifyRepository !== undefined
+      ? { repository: inputs.verifyRepository }
+      : {}),
+  };
   let check: LoginCheck;
   try {
     check = await verify({ server: inputs.loginServer, username: tokenName, password }, options);
@@ -426,14 +486,43 @@ async function verifyPassword(
     const detail = err instanceof Error ? err.message : String(err);
     check = { ok: false, server: inputs.loginServer, failure: "protocol", detail };
   }
-  if (!check.ok) {
-    throw new Error(
-      redact(
-        `Registry ${inputs.loginServer} did not accept the new ${slot} of ACR token ${tokenName}: ${check.detail}. ${consequence}`,
-        password,
-      ),
-    );
-  }
+  if (check.ok) return undefined;
+  // `login` would not help: it needs GET /v2/ as well.
+  const fix =
+    check.failure === "firewall"
+      ? `, or set registries.${inputs.registryId ?? "<id>"}.verification to none in the stack config ` +
+        "(the check is then skipped, with a warning in every preview)"
+      : "";
+  return redact(
+    `Registry ${inputs.loginServer} did not accept the new ${slot} of ACR token ${tokenName}: ${check.detail}${fix}. ${consequence}`,
+    password,
+  );
+}
+
+/** verificationFailure, thrown. */
+async function verifyPassword(...args: Parameters<typeof verificationFailure>): Promise<void> {
+  const failure = await verificationFailure(...args);
+  if (failure !== undefined) throw new Error(failure);
+}
+
+/**
+ * A failed check of a password that was generated: the engine keeps `outs` as the resource's state (an
+ * initialization failure: pulumi/pulumi cmd/dynamic-provider `grpcResponseFromError`, `ErrorResourceInitFailed`)
+ * and fails the `up`; the next `up` calls update with that state, which checks the same password again.
+ * `__provider` goes into the kept state too, as the host adds it to successful results.
+ */
+function keptUnverified(
+  id: string,
+  inputs: AcrTokenPasswordInputs,
+  outs: AcrTokenPasswordOutputs,
+  message: string,
+): Error {
+  const provider = (inputs as unknown as Record<string, unknown>)["__provider"];
+  return Object.assign(new Error(message), {
+    id,
+    properties: { ...outs, unverified: message, ...(provider !== undefined ? { __provider: provider } : {}) },
+    reasons: [message],
+  });
 }
 
 /** The dynamic provider. Overrides exist for tests; without them it uses Azure, the real clock and handshake. */
@@ -441,6 +530,9 @@ export function makeAcrTokenPasswordProvider(
   overrides: AcrTokenPasswordProviderOverrides = {},
 ): pulumi.dynamic.ResourceProvider<AcrTokenPasswordInputs, AcrTokenPasswordOutputs> {
   const clock = (): Date => (overrides.now ? overrides.now() : new Date());
+  // The run's decision instant when the program passes one (issue 16.14), else the clock.
+  const decisionTime = (inputs: AcrTokenPasswordInputs): Date =>
+    inputs.rotationTime !== undefined ? new Date(inputs.rotationTime) : clock();
   return {
     check: async (_olds, news) => {
       const failures = checkInputs(news);
@@ -460,7 +552,8 @@ export function makeAcrTokenPasswordProvider(
       ) {
         return { changes: true, replaces: ["tokenCreationDate"], deleteBeforeReplace: false };
       }
-      if (rotationReason(olds, news, clock()) !== undefined) return { changes: true };
+      if (rotationReason(olds, news, decisionTime(news)) !== undefined) return { changes: true };
+      if (typeof olds.unverified === "string") return { changes: true };
       return { changes: INPUT_KEYS.some((key) => olds[key] !== news[key]) };
     },
 
@@ -468,14 +561,6 @@ export function makeAcrTokenPasswordProvider(
       const now = clock();
       const tokenName = tokenNameOf(inputs.tokenId);
       const generated = await generatePassword(overrides, inputs, "password1", now);
-      await verifyPassword(
-        overrides,
-        inputs,
-        tokenName,
-        "password1",
-        generated.value,
-        "No pull secret was written; the next `pulumi up` generates password1 again.",
-      );
       const outs = withoutUndefined({
         ...pickInputs(inputs),
         tokenName,
@@ -488,6 +573,15 @@ export function makeAcrTokenPasswordProvider(
         password2Created: null,
         drift: null,
       }) as unknown as AcrTokenPasswordOutputs;
+      const failure = await verificationFailure(
+        overrides,
+        inputs,
+        tokenName,
+        "password1",
+        generated.value,
+        "No pull secret was written; the next `pulumi up` checks this password1 again instead of generating a new one.",
+      );
+      if (failure !== undefined) throw keptUnverified(inputs.tokenId, inputs, outs, failure);
       return { id: inputs.tokenId, outs };
     },
 
@@ -527,7 +621,7 @@ export function makeAcrTokenPasswordProvider(
       };
     },
 
-    update: async (_id, olds, news) => {
+    update: async (id, olds, news) => {
       const now = clock();
       const kept = withoutUndefined({
         ...pickInputs(news),
@@ -541,7 +635,20 @@ export function makeAcrTokenPasswordProvider(
         password2Created: olds.password2Created ?? null,
         drift: null,
       }) as unknown as AcrTokenPasswordOutputs;
-      if (rotationReason(olds, news, now) === undefined) return { outs: kept };
+      if (rotationReason(olds, news, decisionTime(news)) === undefined) {
+        if (typeof olds.unverified !== "string") return { outs: kept };
+        // The create's password, generated but not accepted yet: check it again, never generate a new one.
+        const failure = await verificationFailure(
+          overrides,
+          news,
+          kept.tokenName,
+          olds.activeSlot,
+          olds.password,
+          `No pull secret was written; the next \`pulumi up\` checks this ${olds.activeSlot} again.`,
+        );
+        if (failure !== undefined) throw keptUnverified(id, news, kept, failure);
+        return { outs: kept };
+      }
 
       const slot: PasswordSlot = olds.activeSlot === "password1" ? "password2" : "password1";
       const oldExpiry = olds.activeSlot === "password1" ? olds.password1Expiry : olds.password2Expiry;

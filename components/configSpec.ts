@@ -179,6 +179,27 @@ export const ROTATE_AFTER_DAYS = {
     "passwordLifetimeDays.",
 } as const satisfies IntegerSpec;
 
+export const VERIFICATION = {
+  kind: "string",
+  enum: ["pull", "login", "none"],
+  default: "pull",
+  description:
+    "How a new token password is checked from the machine that runs `pulumi up` before the pull secret uses it: " +
+    "pull (the registry grants a pull of the first listed repository), login (the registry's /v2/ login and " +
+    "token exchange succeed), or none (not checked; every preview warns). The check runs from the deploying " +
+    "machine, not from the cluster's nodes.",
+} as const satisfies StringSpec;
+
+export const VERIFICATION_TIMEOUT_SECONDS = {
+  kind: "integer",
+  minimum: 10,
+  maximum: 1800,
+  default: 120,
+  description:
+    "How long the check of a new token password keeps retrying while the registry does not accept it yet " +
+    "(ACR can take a minute or more to accept a new password or scope map).",
+} as const satisfies IntegerSpec;
+
 export const ACR_REGISTRY = {
   kind: "object",
   description: "An Azure Container Registry: no credential to set, each namespace gets its own token.",
@@ -203,6 +224,8 @@ export const ACR_REGISTRY = {
         "per namespace a managed identity with a Repository Reader role on its repositories, and ESO's " +
         "ACRAccessToken generator (needs registry-access:workloadIdentity and the registry in ABAC mode).",
     },
+    verification: VERIFICATION,
+    verificationTimeoutSeconds: VERIFICATION_TIMEOUT_SECONDS,
   },
   required: ["type", "server", "resourceGroup"],
 } as const satisfies ObjectSpec;

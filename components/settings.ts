@@ -26,6 +26,8 @@ import {
   SERVER,
   SERVICE_ACCOUNT,
   STATIC_REGISTRY,
+  VERIFICATION,
+  VERIFICATION_TIMEOUT_SECONDS,
 } from "./configSpec";
 import { didYouMean, quoted } from "./messages";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
@@ -69,7 +71,13 @@ export interface AcrRegistry {
   readonly forceRotation?: string;
   /** Set when the registry is pulled through workload identity (no token, no password); absent for a token. */
   readonly auth?: "workloadIdentity";
+  /** How a new password is checked before the pull secret uses it. Set only when configured; defaults to pull. */
+  readonly verification?: Verification;
+  /** How long that check retries, in seconds. Set only when configured; defaults to 120. */
+  readonly verificationTimeoutSeconds?: number;
 }
+
+export type Verification = (typeof VERIFICATION.enum)[number];
 
 export type Registry = StaticRegistry | AcrRegistry;
 
@@ -357,10 +365,12 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
   if (raw.forceRotation !== undefined) {
     forceRotation = problems.string(`${path}.forceRotation`, raw.forceRotation, "any new string, a date say");
   }
+  const verification = readVerification(problems, path, raw);
   if (
     server === undefined ||
     resourceGroup === undefined ||
     registryName === undefined ||
+    verification === undefined ||
     passwordLifetimeDays === undefined ||
     rotateAfterDays === undefined ||
     rotateAfterDays >= passwordLifetimeDays ||
@@ -378,6 +388,41 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
     rotateAfterDays,
     ...(forceRotation !== undefined ? { forceRotation } : {}),
     ...(auth === "workloadIdentity" ? { auth } : {}),
+    ...verification,
+  };
+}
+
+/** `verification` and `verificationTimeoutSeconds`, each only when set; undefined when either is invalid. */
+function readVerification(
+  problems: Problems,
+  path: string,
+  raw: Raw,
+): Pick<AcrRegistry, "verification" | "verificationTimeoutSeconds"> | undefined {
+  const { verification, verificationTimeoutSeconds: seconds } = raw;
+  const modes: readonly unknown[] = VERIFICATION.enum;
+  const { minimum: min, maximum: max } = VERIFICATION_TIMEOUT_SECONDS;
+  let valid = true;
+  if (verification !== undefined && !modes.includes(verification)) {
+    problems.add(
+      `${path}.verification`,
+      `unknown verification ${describe(verification)}; use pull, login or none`,
+    );
+    valid = false;
+  }
+  if (
+    seconds !== undefined &&
+    !(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= min && seconds <= max)
+  ) {
+    problems.add(
+      `${path}.verificationTimeoutSeconds`,
+      `expected a whole number of seconds from ${min} to ${max}, got ${describe(seconds)}`,
+    );
+    valid = false;
+  }
+  if (!valid) return undefined;
+  return {
+    ...(verification !== undefined ? { verification: verification as Verification } : {}),
+    ...(seconds !== undefined ? { verificationTimeoutSeconds: seconds as number } : {}),
   };
 }
 

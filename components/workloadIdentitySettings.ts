@@ -26,7 +26,13 @@ export interface WorkloadIdentitySettings {
 export const MAX_REFRESH_MS = 3_600_000;
 
 /** Keys of an ACR registry that only a token (a password) uses. */
-export const TOKEN_ONLY_KEYS = ["passwordLifetimeDays", "rotateAfterDays", "forceRotation"] as const;
+export const TOKEN_ONLY_KEYS = [
+  "passwordLifetimeDays",
+  "rotateAfterDays",
+  "forceRotation",
+  "verification",
+  "verificationTimeoutSeconds",
+] as const;
 
 /** Adds one problem at a config path (settings.ts's collector). */
 export type Report = (path: string, message: string) => void;

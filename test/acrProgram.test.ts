@@ -3,6 +3,8 @@ import {
   deployedExpiryWarnings,
   expiryWarning,
   pullOnlyActions,
+  ROTATION_TIME_ENV,
+  rotationTimeOf,
   verifiableRepository,
 } from "../components/AcrPullToken";
 import { acrTokenName } from "../components/names";
@@ -339,4 +341,134 @@ describe("ACR pure helpers", () => {
     );
     assert.strictEqual(expiryWarning("tok", "r", undefined, now), undefined);
   });
+});
+
+describe("ACR verification settings (issue 16, items 2 and 8)", () => {
+  const acrOf = (registry: Record<string, unknown>) =>
+    parseSettings(acrWith(registry, ["app"])).registries.acr;
+
+  it("takes pull, login and none, and 10 to 1800 seconds, and sets them only when configured", () => {
+    for (const verification of ["pull", "login", "none"]) {
+      assert.deepStrictEqual(acrOf({ verification }), { ...acrOf({}), verification });
+    }
+    assert.deepStrictEqual(acrOf({ verificationTimeoutSeconds: 10 }), {
+      ...acrOf({}),
+      verificationTimeoutSeconds: 10,
+    });
+    assert.deepStrictEqual(acrOf({ verificationTimeoutSeconds: 1800, verification: "login" }), {
+      ...acrOf({}),
+      verification: "login",
+      verificationTimeoutSeconds: 1800,
+    });
+    assert.strictEqual("verification" in acrOf({}), false);
+    assert.strictEqual("verificationTimeoutSeconds" in acrOf({}), false);
+  });
+
+  const seconds = (got: string) =>
+    `registries.acr.verificationTimeoutSeconds: expected a whole number of seconds from 10 to 1800, got ${got}`;
+  const cases: [unknown, string][] = [
+    [9, "9"],
+    [1801, "1801"],
+    [10.5, "10.5"],
+    ["120", '"120"'],
+    [null, "null"],
+  ];
+  for (const [value, shown] of cases) {
+    it(`refuses verificationTimeoutSeconds ${shown}`, () => {
+      assert.deepStrictEqual(problemsOf(acrWith({ verificationTimeoutSeconds: value }, ["app"])), [
+        seconds(shown),
+      ]);
+    });
+  }
+
+  it("refuses an unknown verification, and reports both problems at once", () => {
+    assert.deepStrictEqual(problemsOf(acrWith({ verification: "Pull" }, ["app"])), [
+      'registries.acr.verification: unknown verification "Pull"; use pull, login or none',
+    ]);
+    assert.deepStrictEqual(
+      problemsOf(acrWith({ verification: true, verificationTimeoutSeconds: 0 }, ["app"])),
+      ["registries.acr.verification: unknown verification true; use pull, login or none", seconds("0")],
+    );
+  });
+});
+
+describe("ACR verification in the program (under mocks; issue 16, items 2, 8 and 14)", () => {
+  const withVerification = (acr: Record<string, unknown>) => {
+    const config = acrSettings();
+    const registries = config.registries as Record<string, Record<string, unknown>>;
+    registries.acr = { ...registries.acr, ...acr };
+    return config;
+  };
+
+  it("none: warns in the preview, per token, naming the registry, the namespace and the config path", async () => {
+    const { result: run, warnings } = await collectWarnings(() =>
+      runProgram(stackConfig(withVerification({ verification: "none" })), { stack: "dev", preview: true }),
+    );
+    const warning = (ns: string) =>
+      `registries.acr.verification is none: new passwords of ACR token ${acrTokenName("registry-access", "dev", ns)} ` +
+      `(namespace ${ns}) on mycompany.azurecr.io reach the pull secret without a check that the registry accepts them`;
+    assert.deepStrictEqual(warnings, [warning("team-a"), warning("team-b")]);
+    assert.strictEqual(run.recorder.find(PASSWORD, "team-a-acr-password").inputs.verification, "none");
+  });
+
+  it("pull (the default) and login warn about nothing, and reach the provider as configured", async () => {
+    const { result: run, warnings } = await collectWarnings(() =>
+      runProgram(stackConfig(withVerification({ verification: "login", verificationTimeoutSeconds: 300 })), {
+        stack: "dev",
+        preview: true,
+      }),
+    );
+    assert.deepStrictEqual(warnings, []);
+    const inputs = run.recorder.find(PASSWORD, "team-a-acr-password").inputs;
+    assert.strictEqual(inputs.verification, "login");
+    assert.strictEqual(inputs.verificationTimeoutSeconds, 300);
+    assert.strictEqual(inputs.registryId, "acr");
+    const plain = await runProgram(stackConfig(acrSettings()), { stack: "dev", preview: true });
+    const defaults = plain.recorder.find(PASSWORD, "team-a-acr-password").inputs;
+    assert.strictEqual("verification" in defaults, false);
+    assert.strictEqual("verificationTimeoutSeconds" in defaults, false);
+  });
+
+  it("every token of a run gets the same rotationTime: REGISTRY_ACCESS_ROTATION_TIME when set", async () => {
+    const saved = process.env[ROTATION_TIME_ENV];
+    process.env[ROTATION_TIME_ENV] = "2026-12-04T05:00:00+01:00";
+    try {
+      const run = await runProgram(stackConfig(acrSettings()), { stack: "dev" });
+      const times = run.recorder.ofType(PASSWORD).map((p) => p.inputs.rotationTime);
+      assert.deepStrictEqual(times, ["2026-12-04T04:00:00.000Z", "2026-12-04T04:00:00.000Z"]);
+      process.env[ROTATION_TIME_ENV] = "tomorrow";
+      await assert.rejects(runProgram(stackConfig(acrSettings()), { stack: "dev" }), (e: Error) =>
+        e.message.includes(
+          'REGISTRY_ACCESS_ROTATION_TIME "tomorrow" is not a date and time (ISO 8601, e.g. 2026-12-04T05:00:00Z); ' +
+            "unset it to decide rotations at the current time",
+        ),
+      );
+    } finally {
+      if (saved === undefined) delete process.env[ROTATION_TIME_ENV];
+      else process.env[ROTATION_TIME_ENV] = saved;
+    }
+    const run = await runProgram(stackConfig(acrSettings()), { stack: "dev" });
+    const times = run.recorder.ofType(PASSWORD).map((p) => p.inputs.rotationTime as string);
+    assert.strictEqual(times[0], times[1]);
+    assert.ok(Math.abs(Date.parse(times[0]) - Date.now()) < 600_000, times[0]);
+  });
+});
+
+describe("rotationTimeOf", () => {
+  const now = new Date("2026-12-04T05:30:00.000Z");
+  it("is now when unset or blank, else the given instant in UTC", () => {
+    assert.strictEqual(rotationTimeOf(undefined, now), "2026-12-04T05:30:00.000Z");
+    assert.strictEqual(rotationTimeOf(" ", now), "2026-12-04T05:30:00.000Z");
+    assert.strictEqual(rotationTimeOf("2026-12-01T00:00:00Z", now), "2026-12-01T00:00:00.000Z");
+    assert.strictEqual(rotationTimeOf(" 2026-12-01T02:00:00+02:00 ", now), "2026-12-01T00:00:00.000Z");
+  });
+  for (const value of ["tomorrow", "2026-12-01", "1764547200", "2026-13-01T00:00:00Z"]) {
+    it(`refuses ${JSON.stringify(value)}`, () => {
+      assert.throws(() => rotationTimeOf(value, now), {
+        message:
+          `REGISTRY_ACCESS_ROTATION_TIME ${JSON.stringify(value)} is not a date and time (ISO 8601, e.g. ` +
+          "2026-12-04T05:00:00Z); unset it to decide rotations at the current time",
+      });
+    });
+  }
 });

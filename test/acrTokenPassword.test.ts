@@ -178,14 +178,14 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     assert.deepEqual(verifyCalls, [
       {
         login: { server: "mycompany.azurecr.io", username: "ns-team-a", password },
-        options: { repository: "team-a/app" },
+        options: { deadlineMs: 120_000, repository: "team-a/app" },
       },
     ]);
   });
 
   it("create without verifyRepository verifies the login only and leaves it out of the state", async () => {
     const result = await provider.create(withoutRepository(inputs()));
-    assert.deepEqual(verifyCalls[0].options, {});
+    assert.deepEqual(verifyCalls[0].options, { deadlineMs: 120_000 });
     assert.equal("verifyRepository" in (result.outs as object), false);
     // Present as null, not absent: an absent output would read as unknown in every preview.
     assert.strictEqual((result.outs as { password2Expiry: unknown }).password2Expiry, null);
@@ -233,7 +233,7 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     assert.deepEqual(verifyCalls, [
       {
         login: { server: "mycompany.azurecr.io", username: "ns-team-a", password },
-        options: { repository: "team-a/app" },
+        options: { deadlineMs: 120_000, repository: "team-a/app" },
       },
     ]);
   });
@@ -377,7 +377,7 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     assert.equal(posts(), 1);
   });
 
-  it("when the registry does not accept the first password, create throws and writes nothing", async () => {
+  it("when the registry does not accept the first password, create throws and no pull secret is written", async () => {
     verifyAnswer = async (login) => ({
       ok: false,
       server: login.server,
@@ -387,7 +387,7 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     await assert.rejects(provider.create(inputs()), {
       message:
         "Registry mycompany.azurecr.io did not accept the new password1 of ACR token ns-team-a: " +
-        "ns-team-a may not pull team-a/app. No pull secret was written; the next `pulumi up` generates password1 again.",
+        "ns-team-a may not pull team-a/app. No pull secret was written; the next `pulumi up` checks this password1 again instead of generating a new one.",
     });
   });
 
@@ -402,7 +402,7 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       assert.equal(
         err.message,
         "Registry mycompany.azurecr.io did not accept the new password1 of ACR token ns-team-a: odd answer for ***. " +
-          "No pull secret was written; the next `pulumi up` generates password1 again.",
+          "No pull secret was written; the next `pulumi up` checks this password1 again instead of generating a new one.",
       );
       return true;
     });
@@ -414,7 +414,7 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       assert.equal(
         err.message,
         "Registry mycompany.azurecr.io did not accept the new password1 of ACR token ns-team-a: socket hang up while sending ***. " +
-          "No pull secret was written; the next `pulumi up` generates password1 again.",
+          "No pull secret was written; the next `pulumi up` checks this password1 again instead of generating a new one.",
       );
       return true;
     });
@@ -564,6 +564,177 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     "Pulumi, or by a token write that left it out";
   const TOKEN_GONE =
     "ACR token ns-team-a on registry mycompany no longer exists: it was deleted, or its registry was re-created";
+
+  describe("verification depth, timeout and a password still propagating (issue 16, items 2 and 8)", () => {
+    const refused = async (login: RegistryLogin): Promise<LoginCheck> => ({
+      ok: false,
+      server: login.server,
+      failure: "bad-credentials",
+      detail: "not accepted yet",
+    });
+    const NEXT_UP =
+      "No pull secret was written; the next `pulumi up` checks this password1 again instead of generating a new one.";
+
+    it("none: no check at all, and the password becomes the state", async () => {
+      const result = await provider.create(inputs({ verification: "none" }));
+      assert.deepEqual(verifyCalls, []);
+      assert.equal((result.outs as AcrTokenPasswordOutputs).password, server.issued[0].value);
+      assert.equal((result.outs as AcrTokenPasswordOutputs).verification, "none");
+    });
+
+    it("login: the check asks for no repository; pull (explicit) asks for verifyRepository", async () => {
+      await provider.create(inputs({ verification: "login" }));
+      await provider.create(inputs({ verification: "pull" }));
+      assert.deepEqual(
+        verifyCalls.map((c) => c.options),
+        [{ deadlineMs: 120_000 }, { deadlineMs: 120_000, repository: "team-a/app" }],
+      );
+    });
+
+    it("verificationTimeoutSeconds is the check's deadline (10 and 1800 s, the bounds)", async () => {
+      await provider.create(inputs({ verificationTimeoutSeconds: 10 }));
+      await provider.create(inputs({ verificationTimeoutSeconds: 1800, verification: "login" }));
+      assert.deepEqual(
+        verifyCalls.map((c) => c.options),
+        [{ deadlineMs: 10_000, repository: "team-a/app" }, { deadlineMs: 1_800_000 }],
+      );
+    });
+
+    it("check accepts the bounds and refuses 9, 1801, a fraction, an unknown mode and a bad rotationTime", async () => {
+      const failures = async (extra: Partial<AcrTokenPasswordInputs>) =>
+        (await provider.check(inputs(), inputs(extra))).failures ?? [];
+      assert.deepEqual(await failures({ verificationTimeoutSeconds: 10 }), []);
+      assert.deepEqual(await failures({ verificationTimeoutSeconds: 1800 }), []);
+      assert.deepEqual(await failures({ verification: "none", rotationTime: "2025-01-01T00:00:00Z" }), []);
+      const seconds = {
+        property: "verificationTimeoutSeconds",
+        reason: "must be a whole number of seconds from 10 to 1800",
+      };
+      assert.deepEqual(await failures({ verificationTimeoutSeconds: 9 }), [seconds]);
+      assert.deepEqual(await failures({ verificationTimeoutSeconds: 1801 }), [seconds]);
+      assert.deepEqual(await failures({ verificationTimeoutSeconds: 10.5 }), [seconds]);
+      assert.deepEqual(await failures({ verificationTimeoutSeconds: "120" as unknown as number }), [seconds]);
+      assert.deepEqual(await failures({ verification: "full" as "pull" }), [
+        { property: "verification", reason: "must be pull, login or none" },
+      ]);
+      assert.deepEqual(await failures({ rotationTime: "soon" }), [
+        { property: "rotationTime", reason: "must be a date and time" },
+      ]);
+      assert.deepEqual(await failures({ rotationTime: 5 as unknown as string }), [
+        { property: "rotationTime", reason: "must be a date and time" },
+      ]);
+    });
+
+    it("a registry firewall: the message names the config path that skips the check", async () => {
+      verifyAnswer = async (login) => ({
+        ok: false,
+        server: login.server,
+        failure: "firewall",
+        detail:
+          "registry mycompany.azurecr.io refused GET /v2/ with 403 (...): run it from a network the registry allows",
+      });
+      await assert.rejects(provider.create(inputs({ registryId: "acr" })), {
+        message:
+          "Registry mycompany.azurecr.io did not accept the new password1 of ACR token ns-team-a: registry " +
+          "mycompany.azurecr.io refused GET /v2/ with 403 (...): run it from a network the registry allows, or set " +
+          "registries.acr.verification to none in the stack config (the check is then skipped, with a warning in " +
+          `every preview). ${NEXT_UP}`,
+      });
+      await assert.rejects(provider.create(inputs()), (err: Error) => {
+        assert.match(err.message, / or set registries\.<id>\.verification to none /);
+        return true;
+      });
+    });
+
+    it("a failed create keeps the generated password as the state (an initialization failure), marked unverified", async () => {
+      verifyAnswer = refused;
+      const error = await provider.create(news()).then(
+        () => assert.fail("create passed"),
+        (err: unknown) =>
+          err as Error & { id: string; properties: Record<string, unknown>; reasons: string[] },
+      );
+      const message =
+        "Registry mycompany.azurecr.io did not accept the new password1 of ACR token ns-team-a: not accepted yet. " +
+        NEXT_UP;
+      assert.equal(error.message, message);
+      assert.equal(error.id, TOKEN_ID);
+      assert.deepEqual(error.reasons, [message]);
+      assert.deepEqual(error.properties, {
+        ...inputs(),
+        tokenName: "ns-team-a",
+        activeSlot: "password1",
+        password: server.issued[0].value,
+        activeCreated: START.toISOString(),
+        password1Expiry: "2025-03-02T00:00:00.000Z",
+        password2Expiry: null,
+        password1Created: isoOf(server.issued[0].creationTime),
+        password2Created: null,
+        drift: null,
+        unverified: message,
+        __provider: "serialized provider",
+      });
+    });
+
+    it("the next up checks that same password again, generates nothing, and clears the mark once accepted", async () => {
+      verifyAnswer = refused;
+      const kept = await provider.create(news()).then(
+        () => assert.fail("create passed"),
+        (err: { properties: AcrTokenPasswordOutputs }) => err.properties,
+      );
+      const password = server.issued[0].value;
+      forget();
+      clock = daysAfter(START, 1);
+      assert.deepEqual(await provider.diff(TOKEN_ID, kept, news()), { changes: true });
+
+      // Still not accepted: the same state again, the same password, nothing generated.
+      const again = await provider.update(TOKEN_ID, kept, news()).then(
+        () => assert.fail("update passed"),
+        (err: Error & { id: string; properties: Record<string, unknown> }) => err,
+      );
+      const message =
+        "Registry mycompany.azurecr.io did not accept the new password1 of ACR token ns-team-a: not accepted yet. " +
+        "No pull secret was written; the next `pulumi up` checks this password1 again.";
+      assert.equal(again.message, message);
+      assert.equal(again.id, TOKEN_ID);
+      assert.equal(again.properties.password, password);
+      assert.equal(again.properties.unverified, message);
+      assert.equal(posts(), 0);
+
+      verifyAnswer = ok;
+      const result = await provider.update(TOKEN_ID, kept, news());
+      const outs = result.outs as AcrTokenPasswordOutputs;
+      assert.equal(outs.password, password);
+      assert.equal(outs.activeSlot, "password1");
+      assert.equal(outs.activeCreated, START.toISOString());
+      assert.equal("unverified" in outs, false);
+      assert.equal(posts(), 0);
+      assert.deepEqual(
+        verifyCalls.map((c) => c.login.password),
+        [password, password],
+      );
+      assert.deepEqual(await provider.diff(TOKEN_ID, outs, news()), { changes: false });
+    });
+
+    it("rotationTime, not the clock, decides a rotation in diff and update (one decision per run)", async () => {
+      const olds = await created();
+      const due = daysAfter(START, 30).toISOString();
+      const notDue = new Date(daysAfter(START, 30).getTime() - 1).toISOString();
+      clock = daysAfter(START, 31);
+      assert.deepEqual(await provider.diff(TOKEN_ID, olds, news({ rotationTime: notDue })), {
+        changes: false,
+      });
+      const kept = await provider.update(TOKEN_ID, olds, news({ rotationTime: notDue }));
+      assert.equal((kept.outs as AcrTokenPasswordOutputs).activeSlot, "password1");
+      assert.equal(posts(), 0);
+      clock = START;
+      assert.deepEqual(await provider.diff(TOKEN_ID, olds, news({ rotationTime: due })), { changes: true });
+      const rotated = await provider.update(TOKEN_ID, olds, news({ rotationTime: due }));
+      assert.equal((rotated.outs as AcrTokenPasswordOutputs).activeSlot, "password2");
+      // Not part of the state: a new instant every run must not show as a change.
+      assert.equal("rotationTime" in (rotated.outs as object), false);
+      assert.equal("registryId" in (rotated.outs as object), false);
+    });
+  });
 
   describe("refresh (read; issue 8, item 2)", () => {
     it("right after create, read GETs the token, finds the active slot as generated and returns the state as it was", async () => {

@@ -939,7 +939,7 @@ describe("the dynamic provider's cut-over against the local ARM server and the A
             'allow pulling repository "team-c/app" \\(GET /v2/team-c/app/manifests/latest answered 401 UNAUTHORIZED\\): ' +
             "no pull permission on the repository, or the token or its scope map was created or changed moments ago " +
             "and has not taken effect yet; gave up after \\d+ attempts in \\d+\\.\\d s\\. " +
-            "No pull secret was written; the next `pulumi up` generates password1 again\\.$",
+            "No pull secret was written; the next `pulumi up` checks this password1 again instead of generating a new one\\.$",
         ),
       );
       return true;

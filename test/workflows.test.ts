@@ -456,7 +456,7 @@ describe("GitHub Actions workflows", () => {
         drift.env.PULUMI_ACCESS_TOKEN = "${{ vars.PULUMI_ACCESS_TOKEN }}";
       });
       assert.deepEqual(pulumiTokenProblems(copy), [
-        ".jobs.prod.steps[12].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
+        ".jobs.prod.steps[13].env.PULUMI_ACCESS_TOKEN: ${{ vars.PULUMI_ACCESS_TOKEN }}",
         "prod: step Drift check (pulumi preview --refresh --expect-no-changes) has no PULUMI_ACCESS_TOKEN from secrets",
       ]);
     });
@@ -716,9 +716,12 @@ describe("GitHub Actions workflows", () => {
         ["deploy.yml:dev", "deploy.yml:prod", "scheduled.yml:dev", "scheduled.yml:prod"],
       );
       for (const [file, id, job] of upJobs) {
-        assert.deepEqual(job.steps[3], HEAD_GUARD, `${file}:${id}`);
-        const login = `${file}:${id}` === "scheduled.yml:prod" ? 5 : 4;
-        assert.equal(action(job.steps[login]), "azure/login", `${file}:${id}`);
+        const ci = job.steps.findIndex((s) => s.run === "npm ci");
+        const guard = job.steps.findIndex((s) => s.name === HEAD_GUARD.name);
+        assert.ok(ci >= 0 && guard > ci, `${file}:${id}`);
+        assert.deepEqual(job.steps[guard], HEAD_GUARD, `${file}:${id}`);
+        const login = job.steps.findIndex((s) => action(s) === "azure/login");
+        assert.ok(login > guard, `${file}:${id}`);
       }
       for (const [, , job] of allJobs().filter(([file]) => file === "preview.yml" || file === "e2e.yml")) {
         assert.ok(!job.steps.some((s) => s.name === HEAD_GUARD.name));
@@ -972,6 +975,20 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
+    it("fixes one rotation instant for the up and the drift check, before the up (issue 16.14)", () => {
+      for (const id of ["dev", "prod"]) {
+        const steps = scheduled.jobs[id].steps as { name?: string; run?: string; uses?: string }[];
+        const fix = steps.findIndex((s) => s.name === "One rotation instant for the up and the drift check");
+        const up = steps.findIndex((s) => s.name === "pulumi up (apply due rotations)");
+        assert.ok(fix >= 0 && fix < up, id);
+        assert.equal(
+          steps[fix].run?.trim(),
+          'echo "REGISTRY_ACCESS_ROTATION_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$GITHUB_ENV"',
+          id,
+        );
+      }
+    });
+
     it("catch a drift check moved before the up, or one that no longer checks", () => {
       const at = (job: Job, name: string) => job.steps.findIndex((s) => s.name?.startsWith(name));
       const swapped = broken(scheduled.jobs.dev, (job) => {
@@ -1074,7 +1091,10 @@ describe("GitHub Actions workflows", () => {
 
     it("rotates prod only on the commit that the production environment last deployed, before logging in", () => {
       const job = scheduled.jobs.prod;
-      const guard = job.steps[4];
+      const at = job.steps.findIndex((s: { name?: string }) => s.name === "Rotate only what production runs");
+      const login = job.steps.findIndex((s: { uses?: string }) => (s.uses ?? "").startsWith("azure/login"));
+      assert.ok(at >= 0 && at < login, "the guard runs before the login");
+      const guard = job.steps[at];
       assert.equal(guard.name, "Rotate only what production runs");
       assert.deepEqual(guard.env, { GH_TOKEN: "${{ github.token }}" });
       assert.match(guard.run ?? "", /deployments\?environment=production&/);
@@ -1100,7 +1120,9 @@ describe("GitHub Actions workflows", () => {
         "esac",
       ].join("\n");
       writeFileSync(join(dir, "gh"), gh, { mode: 0o755 });
-      const script = scheduled.jobs.prod.steps[4].run as string;
+      const script = scheduled.jobs.prod.steps.find(
+        (s: { name?: string }) => s.name === "Rotate only what production runs",
+      )?.run as string;
       const run = (sha: string) =>
         spawnSync("bash", ["-eo", "pipefail", "-c", script], {
           env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_REPOSITORY: "o/r", GITHUB_SHA: sha },
