@@ -292,4 +292,63 @@ describe("pull secrets on service accounts, for real (issues 16.6, 18.1)", funct
     assert.deepStrictEqual(await pullSecretNames(MADE, "builder"), ["regcred"]);
     assert.deepStrictEqual(await pullSecretNames(ADOPTED, "default"), ["regcred"]);
   });
+
+  it("6. a preview refuses a namespace that is Terminating, naming it and the fix (issue 16, item 11)", async () => {
+    const dying = "e2e-sa-dying";
+    await kubectl("delete", "namespace", dying, "--ignore-not-found", "--wait=false");
+    await eventually(
+      "the namespace to be gone",
+      async () =>
+        (await kubectl("get", "namespace", "-o", "name")).includes(`namespace/${dying}`) ? undefined : true,
+      120_000,
+    );
+    await kubectl("create", "namespace", dying);
+    // A finalizer on an object inside holds the namespace in Terminating until it is removed.
+    await kubectl("create", "configmap", "hold", `--namespace=${dying}`);
+    await kubectl(
+      "patch",
+      "configmap",
+      "hold",
+      `--namespace=${dying}`,
+      "-p",
+      '{"metadata":{"finalizers":["e2e.example.com/hold"]}}',
+    );
+    await kubectl("delete", "namespace", dying, "--wait=false");
+    try {
+      await eventually(
+        "Terminating",
+        async () =>
+          (await core().readNamespace({ name: dying })).status?.phase === "Terminating" || undefined,
+      );
+      await writeNamespaces({ ...namespaces, [dying]: { registries: { local: {} } } });
+      const err = await pulumiCli(workDir, ["preview", "--stack", STACK], {
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+      }).then(
+        () => assert.fail("the preview passed"),
+        (e: { stdout: string; stderr: string }) => e.stdout + e.stderr,
+      );
+      assert.ok(
+        err.includes(
+          `namespaces.${dying}: namespace ${dying} is Terminating: Kubernetes is deleting it, and \`pulumi up\` ` +
+            `cannot write into it. Wait until \`kubectl get namespace ${dying}\` answers NotFound, then run ` +
+            `\`pulumi up\` to create it again; or remove namespaces.${dying} from the stack`,
+        ),
+        err,
+      );
+      assert.doesNotMatch(err, /at async|unhandled exception/, err);
+    } finally {
+      await kubectl(
+        "patch",
+        "configmap",
+        "hold",
+        `--namespace=${dying}`,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+      ).catch(() => "");
+      const { [dying]: _gone, ...rest } = namespaces;
+      void _gone;
+      await writeNamespaces(rest);
+    }
+  });
 });
