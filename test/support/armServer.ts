@@ -143,7 +143,7 @@ export function armTime(date: Date): string {
 }
 
 /** Make a self-signed certificate for 127.0.0.1 with openssl in a fresh temp directory. */
-function makeCertificate(): { key: string; cert: string } {
+export function makeCertificate(): { key: string; cert: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "arm-server-"));
   try {
     const keyFile = path.join(dir, "key.pem");
