@@ -307,3 +307,13 @@ export function providerCredential(
   cache.set(key, credential);
   return credential;
 }
+
+/** A Key Vault's URL in the cloud azure-native deploys to (`azure-native:environment`, then ARM_ENVIRONMENT). */
+export function vaultUrlIn(
+  vaultName: string,
+  environment: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string {
+  const cloud = cloudNamed(environment ?? env.ARM_ENVIRONMENT ?? env.AZURE_ENVIRONMENT);
+  return `https://${vaultName}.${cloud.vaultSuffix}`;
+}

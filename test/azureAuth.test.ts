@@ -11,6 +11,7 @@ import {
   providerCredential,
   readAzureAuthSettings,
   type AzureAuthSettings,
+  vaultUrlIn,
 } from "../components/azureAuth";
 import {
   makeAcrTokenPasswordProvider,
@@ -445,5 +446,17 @@ describe("azureAuth: OIDC against local GitHub and Entra token endpoints (issue 
         "one credential, one token for every ARM call",
       );
     });
+  });
+});
+
+describe("azureAuth: the Key Vault URL per cloud", () => {
+  it("config's environment, then ARM_ENVIRONMENT, then AZURE_ENVIRONMENT, else the public cloud", () => {
+    assert.equal(vaultUrlIn("kv", undefined, {}), "https://kv.vault.azure.net");
+    assert.equal(vaultUrlIn("kv", "china", { ARM_ENVIRONMENT: "usgovernment" }), "https://kv.vault.azure.cn");
+    assert.equal(
+      vaultUrlIn("kv", undefined, { ARM_ENVIRONMENT: "usgovernment", AZURE_ENVIRONMENT: "china" }),
+      "https://kv.vault.usgovcloudapi.net",
+    );
+    assert.equal(vaultUrlIn("kv", undefined, { AZURE_ENVIRONMENT: "china" }), "https://kv.vault.azure.cn");
   });
 });
