@@ -5,6 +5,7 @@ import { readLastDeployment } from "./components/lastDeployment";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { redactDebugLog } from "./components/redactedDebugLog";
+import { checkAcrLimits } from "./components/registryLimits";
 import { loadSettings } from "./components/settings";
 import { checkVaultAuthorization } from "./components/vaultAuthorization";
 
@@ -20,6 +21,8 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
   if (settings.externalSecrets && settings.namespaces.some((n) => n.delivery === "externalSecrets")) {
     await checkVaultAuthorization(settings.externalSecrets);
   }
+  // ACR tier limits (tokens, scope maps, actions per scope map): checked before anything is declared.
+  await checkAcrLimits(settings);
 
   const kubernetesConfig = new pulumi.Config("kubernetes");
   const kubernetes = new k8s.Provider("kubernetes", {
