@@ -402,6 +402,59 @@ describe("azureAuth: OIDC against local GitHub and Entra token endpoints (issue 
       await arm?.close();
     });
 
+    it("without configure it reads the ARM_* environment; without an ARM endpoint input it asks the cloud", async () => {
+      const env = {
+        ARM_USE_OIDC: "true",
+        ARM_CLIENT_ID: "env-client",
+        ARM_TENANT_ID: "env-tenant",
+        ARM_SUBSCRIPTION_ID: SUB,
+        ACTIONS_ID_TOKEN_REQUEST_URL: servers.githubUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: GITHUB_REQUEST_TOKEN,
+      };
+      const common = {
+        credentialOptions: {
+          disableInstanceDiscovery: true,
+          tlsOptions: { ca: servers.caPem },
+          authorityHost: servers.authorityHost,
+        },
+        tlsCa: arm.caPem,
+        pollIntervalMs: 1,
+        verify: async (login: { server: string }) => ({
+          ok: true as const,
+          server: login.server,
+          detail: "ok",
+        }),
+      };
+      const tokenId = `${REGISTRY_ID}/tokens/ns-env`;
+      arm.createToken(tokenId, `${REGISTRY_ID}/scopeMaps/ns-env`);
+      const inputs: AcrTokenPasswordInputs = {
+        tokenId,
+        scopeMapId: `${REGISTRY_ID}/scopeMaps/ns-env`,
+        loginServer: "oidcacr.azurecr.io",
+        passwordLifetimeDays: 60,
+        rotateAfterDays: 30,
+      };
+      await makeAcrTokenPasswordProvider({ ...common, env }).create!({
+        ...inputs,
+        armEndpoint: arm.endpoint,
+      });
+      assert.deepEqual(
+        servers.tokenRequests.map((r) => [r.tenant, r.clientId]),
+        [["env-tenant", "env-client"]],
+      );
+      const germany = makeAcrTokenPasswordProvider({
+        ...common,
+        env: { ...env, ARM_ENVIRONMENT: "germany" },
+      });
+      await assert.rejects(
+        germany.create!(inputs),
+        new Error(
+          'azure-native:environment (or ARM_ENVIRONMENT) is "germany", which is not an Azure cloud: ' +
+            "use public, usgovernment or china.",
+        ),
+      );
+    });
+
     it("takes azure-native's OIDC settings from the stack config it is configured with, and one credential serves every ARM call", async () => {
       const env = {
         ACTIONS_ID_TOKEN_REQUEST_URL: servers.githubUrl,
