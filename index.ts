@@ -5,6 +5,7 @@ import { readLastDeployment } from "./components/lastDeployment";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { redactDebugLog } from "./components/redactedDebugLog";
+import { checkAcrLimits } from "./components/registryLimits";
 import { loadSettings } from "./components/settings";
 import { checkAbacMode } from "./components/acrAbacMode";
 import { checkTerminating, clusterNamespaces } from "./components/terminatingNamespaces";
@@ -23,6 +24,8 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
   if (settings.externalSecrets && settings.namespaces.some((n) => n.delivery === "externalSecrets")) {
     await checkVaultAuthorization(settings.externalSecrets);
   }
+  // ACR tier limits (tokens, scope maps, actions per scope map): checked before anything is declared.
+  await checkAcrLimits(settings);
 
   // Workload identity needs each of its registries in ABAC mode: read from ARM before anything is declared.
   const registryResourceIds = settings.workloadIdentity

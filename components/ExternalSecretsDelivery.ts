@@ -1,6 +1,7 @@
 import * as azure from "@pulumi/azure-native";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { vaultUrlIn } from "./azureAuth";
 import { externalSecretManifest, secretStoreManifest } from "./externalSecretsManifests";
 import { adoptAnnotations, boundedName, MANAGED_BY_LABELS } from "./names";
 import { ExternalSecretsSettings } from "./settings";
@@ -153,7 +154,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
         apiVersion: eso.apiVersion,
         name: STORE_NAME,
         namespace: namespaceName,
-        vaultUrl: `https://${kv.name}.vault.azure.net`,
+        vaultUrl: vaultUrlIn(kv.name, new pulumi.Config("azure-native").get("environment"), process.env),
         serviceAccountName: STORE_SERVICE_ACCOUNT,
       });
       const store = new k8s.apiextensions.CustomResource(

@@ -19,6 +19,12 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerRegistryManagementClient } from "@azure/arm-containerregistry";
 import { waitForRegistryLogin, type LoginCheck } from "./registryHandshake";
+import {
+  providerCredential,
+  readAzureAuthSettings,
+  type AzureAuthSettings,
+  type ConfigSource,
+} from "./azureAuth";
 
 export type PasswordSlot = "password1" | "password2";
 
@@ -37,7 +43,7 @@ export interface AcrTokenPasswordArgs {
   readonly forceRotation?: pulumi.Input<string>;
   /** A repository to check pull access on when verifying a new password (optional). */
   readonly verifyRepository?: pulumi.Input<string>;
-  /** ARM endpoint; default https://management.azure.com (sovereign clouds differ). */
+  /** ARM endpoint; defaults to the cloud's that `azure-native:environment` (or ARM_ENVIRONMENT) names. */
   readonly armEndpoint?: pulumi.Input<string>;
   /**
    * The token's `creationDate` as ARM reports it (azure-native `Token.creationDate`). A new value means the token
@@ -104,8 +110,12 @@ export interface AcrTokenPasswordOutputs extends AcrTokenPasswordInputs {
 }
 
 export interface AcrTokenPasswordProviderOverrides {
-  /** Defaults to a `DefaultAzureCredential` created when a password is generated. */
+  /** Defaults to the credential azure-native would use (components/azureAuth.ts), one per process. */
   readonly credential?: TokenCredential;
+  /** Defaults to process.env: where the `ARM_*` variables are read when config does not set a value. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Extra options for that credential: only for a test authority (its CA, no instance discovery). */
+  readonly credentialOptions?: Record<string, unknown>;
   /** Defaults to the real clock. */
   readonly now?: () => Date;
   /** Defaults to the real registry handshake. */
@@ -127,7 +137,6 @@ export interface ParsedTokenId {
 type ArmSdk = typeof import("@azure/arm-containerregistry");
 
 const DAY_MS = 86_400_000;
-const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
 /** How the Pulumi engine marks a value that is not known yet (preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const INPUT_KEYS = [
@@ -351,14 +360,14 @@ function armClient(
   overrides: AcrTokenPasswordProviderOverrides,
   armEndpoint: string | undefined,
   token: ParsedTokenId,
+  auth: () => AzureAuthSettings,
 ): ContainerRegistryManagementClient {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ContainerRegistryManagementClient } = require("@azure/arm-containerregistry") as ArmSdk;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const identity = require("@azure/identity") as typeof import("@azure/identity");
-  const credential = overrides.credential ?? new identity.DefaultAzureCredential();
+  const credential =
+    overrides.credential ?? providerCredential(auth(), { credentialOptions: overrides.credentialOptions });
   return new ContainerRegistryManagementClient(credential, token.subscriptionId, {
-    endpoint: (armEndpoint ?? DEFAULT_ARM_ENDPOINT).replace(/\/+$/, ""),
+    endpoint: (armEndpoint ?? auth().cloud.armEndpoint).replace(/\/+$/, ""),
     ...(overrides.tlsCa === undefined ? {} : { tlsOptions: { ca: overrides.tlsCa } }),
   });
 }
@@ -369,10 +378,11 @@ async function generatePassword(
   inputs: AcrTokenPasswordInputs,
   slot: PasswordSlot,
   now: Date,
+  auth: () => AzureAuthSettings,
 ): Promise<{ value: string; expiry: string; created: string | null }> {
   const token = parseTokenId(inputs.tokenId);
   if (!token) throw new Error(`Not an ACR token ARM id: ${inputs.tokenId}`);
-  const client = armClient(overrides, inputs.armEndpoint, token);
+  const client = armClient(overrides, inputs.armEndpoint, token, auth);
   const expiry = new Date(now.getTime() + inputs.passwordLifetimeDays * DAY_MS);
   let result: Awaited<ReturnType<typeof client.registries.beginGenerateCredentialsAndWait>>;
   try {
@@ -533,7 +543,15 @@ export function makeAcrTokenPasswordProvider(
   // The run's decision instant when the program passes one (issue 16.14), else the clock.
   const decisionTime = (inputs: AcrTokenPasswordInputs): Date =>
     inputs.rotationTime !== undefined ? new Date(inputs.rotationTime) : clock();
+  // The stack config the host passes to `configure` (empty until then: never filled in the program's process).
+  const configured: { config?: ConfigSource } = {};
+  const auth = (): AzureAuthSettings =>
+    readAzureAuthSettings(configured.config ?? { get: () => undefined }, overrides.env ?? process.env);
   return {
+    configure: async (req) => {
+      configured.config = req.config;
+    },
+
     check: async (_olds, news) => {
       const failures = checkInputs(news);
       return failures.length > 0 ? { inputs: news, failures } : { inputs: news };
@@ -560,7 +578,7 @@ export function makeAcrTokenPasswordProvider(
     create: async (inputs) => {
       const now = clock();
       const tokenName = tokenNameOf(inputs.tokenId);
-      const generated = await generatePassword(overrides, inputs, "password1", now);
+      const generated = await generatePassword(overrides, inputs, "password1", now, auth);
       const outs = withoutUndefined({
         ...pickInputs(inputs),
         tokenName,
@@ -600,7 +618,7 @@ export function makeAcrTokenPasswordProvider(
       }
       const token = parseTokenId(state.tokenId);
       if (!token) throw new Error(`Not an ACR token ARM id: ${state.tokenId}`);
-      const client = armClient(overrides, state.armEndpoint, token);
+      const client = armClient(overrides, state.armEndpoint, token, auth);
       let live: LiveToken | undefined;
       try {
         const got = await client.tokens.get(token.resourceGroup, token.registryName, token.tokenName);
@@ -652,7 +670,7 @@ export function makeAcrTokenPasswordProvider(
 
       const slot: PasswordSlot = olds.activeSlot === "password1" ? "password2" : "password1";
       const oldExpiry = olds.activeSlot === "password1" ? olds.password1Expiry : olds.password2Expiry;
-      const generated = await generatePassword(overrides, news, slot, now);
+      const generated = await generatePassword(overrides, news, slot, now, auth);
       const drift = typeof olds.drift === "string" && olds.drift.length > 0 ? olds.drift : undefined;
       await verifyPassword(
         overrides,
@@ -682,7 +700,7 @@ export function makeAcrTokenPasswordProvider(
   };
 }
 
-/** The provider `AcrTokenPassword` uses: Azure through DefaultAzureCredential, the real clock and handshake. */
+/** The provider `AcrTokenPassword` uses: Azure as azure-native authenticates, the real clock and handshake. */
 export const acrTokenPasswordProvider = makeAcrTokenPasswordProvider();
 
 /**

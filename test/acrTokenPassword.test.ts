@@ -1266,7 +1266,7 @@ describe("AcrTokenPassword serialization", () => {
     });
     assert.equal(serialized.containsSecrets, false);
     assert.equal(serialized.text.includes("sentinel-client-secret-9f2c"), false);
-    assert.equal(serialized.text.includes("DefaultAzureCredential"), true);
+    assert.equal(serialized.text.includes("ClientAssertionCredential"), true);
 
     // Pulumi's dynamic-provider host loads the text with require-from-string and calls the export.
     const hostRequire = createRequire(require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js"));

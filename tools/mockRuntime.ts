@@ -210,6 +210,12 @@ function defaultInvokes(
         policies: { azureADAuthenticationAsArmPolicy: { status: "enabled" } },
       },
     }),
+    // Microsoft.ContainerRegistry/registries GET: the SKU decides how many tokens and scope maps fit.
+    "azure-native:containerregistry:getRegistry": (inputs) => ({
+      id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/${inputs.registryName}`,
+      name: inputs.registryName,
+      sku: { name: "Premium", tier: "Premium" },
+    }),
   };
 }
 

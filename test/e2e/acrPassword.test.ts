@@ -1,10 +1,11 @@
 /**
  * Scenario 9 of issue 9: the ACR password provider through the real engine. The engine starts the dynamic
  * provider in its own process (pulumi-resource-pulumi-nodejs), which runs the serialized provider code. That code
- * reaches the local ARM server through the real Azure SDK and DefaultAzureCredential, and the ACR-like registry of
+ * reaches the local ARM server through the real Azure SDK and the credential azure-native would pick (with no
+ * azure-native config and no ARM_* variables, the Azure CLI: components/azureAuth.ts), and the ACR-like registry of
  * the tests through the real handshake.
  *
- * DefaultAzureCredential is narrowed to AzureCliCredential (AZURE_TOKEN_CREDENTIALS, @azure/identity 4.13), and an
+ * AZURE_TOKEN_CREDENTIALS (which narrowed the DefaultAzureCredential used before) stays harmless, and an
  * `az` on PATH answers `az account get-access-token` with the ARM server's test token: the SDK's own credential
  * path runs, and nothing probes the network (ManagedIdentityCredential would call the instance metadata service).
  */
