@@ -380,6 +380,14 @@ export const MONITORING = {
       values: { kind: "string", description: "A label value." },
       description: "Labels your Prometheus's ruleSelector matches.",
     },
+    runbookBaseUrl: {
+      kind: "string",
+      pattern: "^https?://[^\\s?#/]+(?:/[^\\s?#]*)?$",
+      description:
+        "The repository's web address at a branch (https://github.com/<org>/registry-access/blob/main): each " +
+        "alert then also carries runbook_url <runbookBaseUrl>/docs/runbooks/<AlertName>.md. Defaults to none: " +
+        "only the relative runbook annotation.",
+    },
   },
 } as const satisfies ObjectSpec;
 

@@ -3,7 +3,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CONFIG, Spec } from "../components/configSpec";
-import { CONFIGURATION_FILE, configurationText, MARKER, reference, TEMPLATE_FILE } from "../tools/docs";
+import {
+  CONFIGURATION_FILE,
+  configurationText,
+  MARKER,
+  prose,
+  reference,
+  TEMPLATE_FILE,
+} from "../tools/docs";
 import { anchors, brokenLinks, documentationFiles, relativeLinks, slug } from "../tools/markdownLinks";
 
 const ROOT = path.join(__dirname, "..");
@@ -130,6 +137,10 @@ describe("docs/configuration.md: generated from components/configSpec.ts (npm ru
     assert.ok(
       text.includes("- `resourceGroup` (string; pattern `\\S`; required): The registry's resource group."),
     );
+  });
+
+  it("escapes < outside code spans, so <org> is not taken for an HTML tag", () => {
+    assert.strictEqual(prose("a <org> and `<id>` b <c>"), "a &lt;org> and `<id>` b &lt;c>");
   });
 
   it("refuses a template without its marker line, or with two", async () => {

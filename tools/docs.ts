@@ -25,6 +25,14 @@ const MAP_KEYS: Readonly<Record<string, string>> = {
 
 const code = (text: string): string => (text.includes("`") ? `\`\` ${text} \`\`` : `\`${text}\``);
 
+/** A description as markdown: `<org>` outside code spans would be taken for an HTML tag and vanish. */
+export function prose(text: string): string {
+  return text
+    .split(/(`[^`]*`)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/</g, "&lt;")))
+    .join("");
+}
+
 /** A default as the stack file would spell it. */
 function yamlValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => yamlValue(v)).join(", ")}]`;
@@ -85,7 +93,7 @@ function item(key: string, spec: Spec, required: boolean, depth: number): string
   if (fallback !== undefined) parts.push(`default ${code(yamlValue(fallback))}`);
   const indent = "  ".repeat(depth);
   return [
-    `${indent}- ${code(key)} (${parts.join("; ")}): ${spec.description}`,
+    `${indent}- ${code(key)} (${parts.join("; ")}): ${prose(spec.description)}`,
     ...children(key, spec, depth + 1),
   ];
 }
@@ -106,7 +114,7 @@ function children(key: string, spec: Spec, depth: number): string[] {
       return item("<item>", spec.items, false, depth);
     case "tagged":
       return Object.entries(spec.variants).flatMap(([tag, variant]) => [
-        `${indent}- with ${code(`type: ${tag}`)}: ${variant.description}`,
+        `${indent}- with ${code(`type: ${tag}`)}: ${prose(variant.description)}`,
         ...properties(variant, depth + 1),
       ]);
     case "either":
