@@ -9,7 +9,7 @@
 import { ESO_API_VERSIONS } from "./externalSecretsManifests";
 
 interface Described {
-  /** From the README; shown by editors on hover. */
+  /** Shown by editors on hover and in docs/configuration.md (npm run docs). */
   readonly description: string;
 }
 

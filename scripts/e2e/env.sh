@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/e2e/cluster.sh
 source "$here/cluster.sh"
 
-log "toolchain: ~/.cache/registry-access-e2e (first build: see the README)"
+log "toolchain: ~/.cache/registry-access-e2e (first build: see docs/testing.md)"
 tool_path="$(bash "$here/toolchain.sh")"
 export PATH="$tool_path:$PATH"
 cluster_up
