@@ -1,4 +1,4 @@
-// StrykerJS: `npm run mutate` (see the README's Testing section, and test/mutants/SURVIVORS.md for the mutants that
+// StrykerJS: `npm run mutate` (see docs/testing.md, and test/mutants/SURVIVORS.md for the mutants that
 // survive on purpose).
 import { createRequire } from "module";
 import { fileURLToPath } from "url";

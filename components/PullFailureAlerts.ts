@@ -28,6 +28,9 @@ export class PullFailureAlerts extends pulumi.ComponentResource {
       namespaces: args.namespaces,
       externalSecretsNamespaces: args.externalSecretsNamespaces,
       externalSecretName: STORE_NAME,
+      ...(args.monitoring.runbookBaseUrl !== undefined
+        ? { runbookBaseUrl: args.monitoring.runbookBaseUrl }
+        : {}),
     });
     const rule = new k8s.apiextensions.CustomResource(
       `${name}-rule`,

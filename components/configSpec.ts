@@ -9,7 +9,7 @@
 import { ESO_API_VERSIONS } from "./externalSecretsManifests";
 
 interface Described {
-  /** From the README; shown by editors on hover. */
+  /** Shown by editors on hover and in docs/configuration.md (npm run docs). */
   readonly description: string;
 }
 
@@ -481,6 +481,14 @@ export const MONITORING = {
       kind: "map",
       values: { kind: "string", description: "A label value." },
       description: "Labels your Prometheus's ruleSelector matches.",
+    },
+    runbookBaseUrl: {
+      kind: "string",
+      pattern: "^https?://[^\\s?#/]+(?:/[^\\s?#]*)?$",
+      description:
+        "The repository's web address at a branch (https://github.com/<org>/registry-access/blob/main): each " +
+        "alert then also carries runbook_url <runbookBaseUrl>/docs/runbooks/<AlertName>.md. Defaults to none: " +
+        "only the relative runbook annotation.",
     },
   },
 } as const satisfies ObjectSpec;

@@ -1,3 +1,4 @@
+import { MONITORING, patternOf } from "./configSpec";
 import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from "./names";
 
 /**
@@ -25,10 +26,11 @@ export interface PullAlertOptions {
    */
   readonly externalSecretName?: string;
   /**
-   * The README's web address (`https://github.com/org/registry-access/blob/main/README.md`). When set, each
-   * alert also carries a clickable `runbook_url`. Defaults to none: only the relative `runbook` annotation.
+   * The repository's web address at a branch (`https://github.com/org/registry-access/blob/main`). When set,
+   * each alert also carries a clickable `runbook_url`, `<base>/docs/runbooks/<Alert>.md`. Defaults to none: only
+   * the relative `runbook` annotation.
    */
-  readonly readmeUrl?: string;
+  readonly runbookBaseUrl?: string;
 }
 
 export interface AlertRule {
@@ -47,6 +49,12 @@ export interface RuleGroup {
 export const IMAGE_PULL_ALERT = "RegistryAccessImagePullFailing";
 export const INIT_IMAGE_PULL_ALERT = "RegistryAccessInitImagePullFailing";
 export const EXTERNAL_SECRET_ALERT = "RegistryAccessExternalSecretNotReady";
+
+/** Every alert this module can declare, each with its runbook file `docs/runbooks/<Alert>.md`. */
+export const ALERTS = [IMAGE_PULL_ALERT, INIT_IMAGE_PULL_ALERT, EXTERNAL_SECRET_ALERT] as const;
+
+/** What a runbook base URL must look like (declared with `monitoring.runbookBaseUrl`): http(s), no ?query or #fragment. */
+export const RUNBOOK_BASE_URL = patternOf(MONITORING.properties.runbookBaseUrl);
 
 export const DEFAULT_FOR = "5m";
 export const SEVERITY = "warning";
@@ -68,9 +76,14 @@ export class PullAlertOptionsError extends Error {
   }
 }
 
-/** The README heading's anchor for an alert: `### Runbook: <AlertName>` renders as `#runbook-<alertname>`. */
-export function runbookAnchor(alert: string): string {
-  return `runbook-${alert.toLowerCase()}`;
+/** An alert's runbook, relative to the repository's root: `docs/runbooks/<AlertName>.md`. */
+export function runbookPath(alert: string): string {
+  return `docs/runbooks/${alert}.md`;
+}
+
+/** The absolute runbook address: the base without its trailing slashes, then `/docs/runbooks/<AlertName>.md`. */
+export function runbookUrl(base: string, alert: string): string {
+  return `${base.replace(/\/+$/, "")}/${runbookPath(alert)}`;
 }
 
 function sortedUnique(values: readonly string[]): string[] {
@@ -109,9 +122,9 @@ function validate(options: PullAlertOptions): string[] {
       `externalSecretName: ${JSON.stringify(options.externalSecretName)} is not an object name: ${OBJECT_NAME_RULE}`,
     );
   }
-  if (options.readmeUrl !== undefined && !/^https?:\/\/[^\s#]+$/.test(options.readmeUrl)) {
+  if (options.runbookBaseUrl !== undefined && !RUNBOOK_BASE_URL.test(options.runbookBaseUrl)) {
     problems.push(
-      `readmeUrl: ${JSON.stringify(options.readmeUrl)} is not an http(s) address without a #fragment`,
+      `runbookBaseUrl: ${JSON.stringify(options.runbookBaseUrl)} is not an http(s) address without a ?query or #fragment`,
     );
   }
   return problems;
@@ -121,14 +134,13 @@ function annotations(
   alert: string,
   summary: string,
   description: string,
-  readmeUrl: string | undefined,
+  runbookBaseUrl: string | undefined,
 ): Record<string, string> {
-  const anchor = runbookAnchor(alert);
   return {
     summary,
     description,
-    runbook: `README.md#${anchor}`,
-    ...(readmeUrl === undefined ? {} : { runbook_url: `${readmeUrl}#${anchor}` }),
+    runbook: runbookPath(alert),
+    ...(runbookBaseUrl === undefined ? {} : { runbook_url: runbookUrl(runbookBaseUrl, alert) }),
   };
 }
 
@@ -159,7 +171,7 @@ export function pullAlertRules(options: PullAlertOptions): { groups: RuleGroup[]
             IMAGE_PULL_ALERT,
             "Image pull failing in {{ $labels.namespace }}/{{ $labels.pod }}",
             `Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has waited on ErrImagePull or ImagePullBackOff for more than ${wait}.`,
-            options.readmeUrl,
+            options.runbookBaseUrl,
           ),
         },
         {
@@ -171,7 +183,7 @@ export function pullAlertRules(options: PullAlertOptions): { groups: RuleGroup[]
             INIT_IMAGE_PULL_ALERT,
             "Init container image pull failing in {{ $labels.namespace }}/{{ $labels.pod }}",
             `Init container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has waited on ErrImagePull or ImagePullBackOff for more than ${wait}.`,
-            options.readmeUrl,
+            options.runbookBaseUrl,
           ),
         },
       ],
@@ -192,7 +204,7 @@ export function pullAlertRules(options: PullAlertOptions): { groups: RuleGroup[]
             EXTERNAL_SECRET_ALERT,
             "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} is not syncing",
             `ExternalSecret {{ $labels.name }} in namespace {{ $labels.namespace }} has been Ready=False for more than ${wait}: its pull secret is not refreshed from Key Vault, and pods in {{ $labels.namespace }} will fail to pull once the registry token it holds expires.`,
-            options.readmeUrl,
+            options.runbookBaseUrl,
           ),
         },
       ],

@@ -118,6 +118,8 @@ export interface MonitoringSettings {
   readonly namespace: string;
   /** Labels the Prometheus `ruleSelector` matches. */
   readonly labels: Readonly<Record<string, string>>;
+  /** The repository's web address at a branch: each alert's `runbook_url` starts with it. Defaults to none. */
+  readonly runbookBaseUrl?: string;
 }
 
 export interface NamespaceSettings {
@@ -837,8 +839,22 @@ function readMonitoring(problems: Problems, value: unknown): MonitoringSettings 
     );
   }
   const labels = problems.stringMap(`${path}.labels`, raw.labels);
-  if (raw.enabled !== true || typeof namespace !== "string" || !isNamespaceName(namespace)) return undefined;
-  return { namespace, labels };
+  const runbookBaseUrl = raw.runbookBaseUrl;
+  const urlOk =
+    runbookBaseUrl === undefined ||
+    (typeof runbookBaseUrl === "string" &&
+      patternOf(MONITORING.properties.runbookBaseUrl).test(runbookBaseUrl));
+  if (!urlOk) {
+    problems.add(
+      `${path}.runbookBaseUrl`,
+      `${describe(runbookBaseUrl)} is not an http(s) address without a ?query or #fragment; give the repository's ` +
+        `web address at a branch, such as https://github.com/<org>/registry-access/blob/main`,
+    );
+  }
+  if (raw.enabled !== true || typeof namespace !== "string" || !isNamespaceName(namespace) || !urlOk) {
+    return undefined;
+  }
+  return { namespace, labels, ...(typeof runbookBaseUrl === "string" ? { runbookBaseUrl } : {}) };
 }
 
 /**

@@ -2,6 +2,15 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CONFIG, Spec } from "../components/configSpec";
+import {
+  CONFIGURATION_FILE,
+  configurationText,
+  MARKER,
+  prose,
+  reference,
+  TEMPLATE_FILE,
+} from "../tools/docs";
 import { anchors, brokenLinks, documentationFiles, relativeLinks, slug } from "../tools/markdownLinks";
 
 const ROOT = path.join(__dirname, "..");
@@ -81,5 +90,66 @@ describe("README: the front door", () => {
     const head = readme.split("\n").slice(0, 8).join("\n");
     assert.match(head, /npm ci && npm run up:local/);
     assert.match(head, /npm ci && npm test/);
+  });
+});
+
+describe("docs/configuration.md: generated from components/configSpec.ts (npm run docs)", () => {
+  it("the committed file is up to date", async () => {
+    assert.strictEqual(fs.readFileSync(CONFIGURATION_FILE, "utf8"), await configurationText());
+  });
+
+  it("names every key of every declaration in code font, nested under its top-level key", () => {
+    const keys = new Set<string>();
+    const walk = (spec: Spec): void => {
+      if (spec.kind === "object") {
+        for (const [k, v] of Object.entries(spec.properties)) {
+          keys.add(k);
+          walk(v);
+        }
+      } else if (spec.kind === "map") walk(spec.values);
+      else if (spec.kind === "list") walk(spec.items);
+      else if (spec.kind === "tagged") Object.values(spec.variants).forEach(walk);
+      else if (spec.kind === "either") spec.variants.forEach(walk);
+    };
+    walk(CONFIG);
+    const text = reference();
+    assert.deepStrictEqual(
+      [...keys].filter((k) => !text.includes(`- \`${k}\` (`)),
+      [],
+    );
+    assert.ok(keys.size > 30, `${keys.size} keys`);
+    for (const top of Object.keys(CONFIG.properties))
+      assert.match(text, new RegExp(`^### \`registry-access:${top}\`$`, "m"));
+  });
+
+  it("renders type, required, default, allowed values and pattern", () => {
+    const text = reference();
+    assert.ok(
+      text.includes(
+        "- `passwordLifetimeDays` (integer, 2 to 3650; default `90`): Every generated password expires after this many days.",
+      ),
+    );
+    assert.ok(
+      text.includes(
+        "- `delivery` (string; one of `direct`, `externalSecrets`; default `direct`): How the pull secret reaches",
+      ),
+    );
+    assert.ok(
+      text.includes("- `resourceGroup` (string; pattern `\\S`; required): The registry's resource group."),
+    );
+  });
+
+  it("escapes < outside code spans, so <org> is not taken for an HTML tag", () => {
+    assert.strictEqual(prose("a <org> and `<id>` b <c>"), "a &lt;org> and `<id>` b &lt;c>");
+  });
+
+  it("refuses a template without its marker line, or with two", async () => {
+    const message = `${path.relative(process.cwd(), TEMPLATE_FILE)}: needs the marker line ${MARKER} exactly once`;
+    await assert.rejects(configurationText("# Configuration\n"), { message });
+    await assert.rejects(configurationText(`${MARKER}\n${MARKER}\n`), { message });
+    assert.match(
+      await configurationText(`# C\n\n${MARKER}\n\n## After\n`),
+      /^# C\n\n<!-- Generated[\s\S]*### `registry-access:registries`[\s\S]*\n## After\n$/,
+    );
   });
 });

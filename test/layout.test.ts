@@ -93,6 +93,7 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
       "bench",
       "benchE2e",
       "cli",
+      "docs",
       "markdownLinks",
       "mockRuntime",
       "mutationBar",

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { parseSettings } from "../components/settings";
 import { acrSettings, problemsOf } from "./support/fixtures";
 import { checkRules } from "./support/promtool";
 import { runProgram, stackConfig } from "../tools/mockRuntime";
@@ -70,7 +71,7 @@ describe("alerts on failed pulls (under mocks)", () => {
     assert.deepStrictEqual(
       problemsOf(withMonitoring({ enabled: "yes", namespace: "Mon", labels: { a: 1 }, extra: true })),
       [
-        "monitoring.extra: unknown key; allowed here: enabled, namespace, labels",
+        "monitoring.extra: unknown key; allowed here: enabled, namespace, labels, runbookBaseUrl",
         'monitoring.enabled: expected true or false, got "yes"',
       ],
     );
@@ -81,5 +82,56 @@ describe("alerts on failed pulls (under mocks)", () => {
         "monitoring.labels.a: expected a string, got 1",
       ],
     );
+  });
+
+  it("gives every alert the runbook_url <runbookBaseUrl>/docs/runbooks/<Alert>.md exactly when it is configured", async () => {
+    const annotationsOf = async (monitoring: unknown) => {
+      const run = await runProgram(stackConfig(withMonitoring(monitoring)));
+      const groups = run.recorder.find(RULE, "pull-alerts-rule").inputs.spec.groups as {
+        rules: { annotations: Record<string, string> }[];
+      }[];
+      return groups.flatMap((g) => g.rules.map((r) => [r.annotations.runbook, r.annotations.runbook_url]));
+    };
+    const files = [
+      "docs/runbooks/RegistryAccessImagePullFailing.md",
+      "docs/runbooks/RegistryAccessInitImagePullFailing.md",
+      "docs/runbooks/RegistryAccessExternalSecretNotReady.md",
+    ];
+    assert.deepStrictEqual(
+      await annotationsOf({
+        enabled: true,
+        runbookBaseUrl: "https://github.com/acme/registry-access/blob/main/",
+      }),
+      files.map((f) => [f, `https://github.com/acme/registry-access/blob/main/${f}`]),
+    );
+    assert.deepStrictEqual(
+      await annotationsOf({ enabled: true }),
+      files.map((f) => [f, undefined]),
+    );
+  });
+
+  it("rejects a runbookBaseUrl that is not an http(s) address, naming the path, the value and the fix", () => {
+    const fix =
+      "is not an http(s) address without a ?query or #fragment; give the repository's web address at a branch, " +
+      "such as https://github.com/<org>/registry-access/blob/main";
+    for (const [value, shown] of [
+      ["github.com/acme/registry-access", '"github.com/acme/registry-access"'],
+      ["https://github.com/acme/registry-access#main", '"https://github.com/acme/registry-access#main"'],
+      [42, "42"],
+    ] as const) {
+      assert.deepStrictEqual(problemsOf(withMonitoring({ enabled: true, runbookBaseUrl: value })), [
+        `monitoring.runbookBaseUrl: ${shown} ${fix}`,
+      ]);
+    }
+    const accepted = parseSettings(withMonitoring({ enabled: true, runbookBaseUrl: "http://wiki.local" }));
+    assert.deepStrictEqual(accepted.monitoring, {
+      namespace: "monitoring",
+      labels: {},
+      runbookBaseUrl: "http://wiki.local",
+    });
+    assert.deepStrictEqual(parseSettings(withMonitoring({ enabled: true })).monitoring, {
+      namespace: "monitoring",
+      labels: {},
+    });
   });
 });

@@ -1,11 +1,14 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import {
+  ALERTS,
   EXTERNAL_SECRET_ALERT,
   IMAGE_PULL_ALERT,
   INIT_IMAGE_PULL_ALERT,
   PullAlertOptionsError,
   pullAlertRules,
-  runbookAnchor,
+  runbookUrl,
 } from "../components/pullAlerts";
 import { checkRules, testRules } from "./support/promtool";
 
@@ -70,22 +73,35 @@ describe("pullAlertRules", () => {
         summary: "Image pull failing in {{ $labels.namespace }}/{{ $labels.pod }}",
         description:
           "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has waited on ErrImagePull or ImagePullBackOff for more than 5m.",
-        runbook: "README.md#runbook-registryaccessimagepullfailing",
+        runbook: "docs/runbooks/RegistryAccessImagePullFailing.md",
       },
     });
   });
 
-  it("points every alert at its own README runbook anchor, the alert name lowercased", () => {
-    const runbooks = pullAlertRules(SAMPLE).groups.flatMap((g) => g.rules.map((r) => r.annotations.runbook));
-    assert.deepEqual(runbooks, [
-      "README.md#runbook-registryaccessimagepullfailing",
-      "README.md#runbook-registryaccessinitimagepullfailing",
-      "README.md#runbook-registryaccessexternalsecretnotready",
-    ]);
-    assert.equal(
-      runbookAnchor("RegistryAccessExternalSecretNotReady"),
-      "runbook-registryaccessexternalsecretnotready",
+  it("points every alert at its own runbook file, docs/runbooks/<AlertName>.md, which exists", () => {
+    const rules = pullAlertRules(SAMPLE).groups.flatMap((g) => g.rules);
+    assert.deepEqual(
+      rules.map((r) => r.alert),
+      [...ALERTS],
     );
+    assert.deepEqual(
+      rules.map((r) => r.annotations.runbook),
+      [
+        "docs/runbooks/RegistryAccessImagePullFailing.md",
+        "docs/runbooks/RegistryAccessInitImagePullFailing.md",
+        "docs/runbooks/RegistryAccessExternalSecretNotReady.md",
+      ],
+    );
+    for (const r of rules) {
+      const file = path.join(__dirname, "..", r.annotations.runbook);
+      assert.ok(fs.existsSync(file), `${r.annotations.runbook} is missing`);
+      assert.match(fs.readFileSync(file, "utf8"), new RegExp(`^# Runbook: ${r.alert}\n`));
+    }
+  });
+
+  it("has no runbook file for an alert that does not exist", () => {
+    const files = fs.readdirSync(path.join(__dirname, "..", "docs", "runbooks")).sort();
+    assert.deepEqual(files, ALERTS.map((a) => `${a}.md`).sort());
   });
 
   it("names the ExternalSecret and its namespace in the ESO alert", () => {
@@ -93,7 +109,7 @@ describe("pullAlertRules", () => {
       summary: "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} is not syncing",
       description:
         "ExternalSecret {{ $labels.name }} in namespace {{ $labels.namespace }} has been Ready=False for more than 5m: its pull secret is not refreshed from Key Vault, and pods in {{ $labels.namespace }} will fail to pull once the registry token it holds expires.",
-      runbook: "README.md#runbook-registryaccessexternalsecretnotready",
+      runbook: "docs/runbooks/RegistryAccessExternalSecretNotReady.md",
     });
   });
 
@@ -135,20 +151,48 @@ describe("pullAlertRules", () => {
     );
   });
 
-  it("adds a clickable runbook_url when the README's address is given", () => {
-    const rules = pullAlertRules({
-      ...SAMPLE,
-      readmeUrl: "https://github.com/acme/registry-access/blob/main/README.md",
-    });
-    assert.deepEqual(
-      rules.groups.flatMap((g) => g.rules.map((r) => r.annotations.runbook_url)),
-      [
-        "https://github.com/acme/registry-access/blob/main/README.md#runbook-registryaccessimagepullfailing",
-        "https://github.com/acme/registry-access/blob/main/README.md#runbook-registryaccessinitimagepullfailing",
-        "https://github.com/acme/registry-access/blob/main/README.md#runbook-registryaccessexternalsecretnotready",
-      ],
+  it("adds an absolute runbook_url exactly when runbookBaseUrl is given, with no double slash", () => {
+    const expected = [
+      "https://github.com/acme/registry-access/blob/main/docs/runbooks/RegistryAccessImagePullFailing.md",
+      "https://github.com/acme/registry-access/blob/main/docs/runbooks/RegistryAccessInitImagePullFailing.md",
+      "https://github.com/acme/registry-access/blob/main/docs/runbooks/RegistryAccessExternalSecretNotReady.md",
+    ];
+    for (const base of [
+      "https://github.com/acme/registry-access/blob/main",
+      "https://github.com/acme/registry-access/blob/main/",
+      "https://github.com/acme/registry-access/blob/main//",
+    ]) {
+      const rules = pullAlertRules({ ...SAMPLE, runbookBaseUrl: base });
+      assert.deepEqual(
+        rules.groups.flatMap((g) => g.rules.map((r) => r.annotations.runbook_url)),
+        expected,
+        base,
+      );
+    }
+    assert.equal(
+      runbookUrl("http://wiki", IMAGE_PULL_ALERT),
+      "http://wiki/docs/runbooks/RegistryAccessImagePullFailing.md",
     );
-    assert.equal(rule(pullAlertRules(SAMPLE), IMAGE_PULL_ALERT).annotations.runbook_url, undefined);
+    const plain = pullAlertRules(SAMPLE).groups.flatMap((g) => g.rules);
+    assert.deepEqual(
+      plain.map((r) => Object.keys(r.annotations)),
+      [0, 1, 2].map(() => ["summary", "description", "runbook"]),
+    );
+  });
+
+  it("refuses a runbookBaseUrl that is not http(s) or has a query or fragment", () => {
+    for (const bad of [
+      "README.md#x",
+      "ftp://x",
+      "https://x/a#b",
+      "https://x/?a",
+      "https://",
+      "https://x y",
+    ]) {
+      assert.deepEqual(errorOf(() => pullAlertRules({ ...SAMPLE, runbookBaseUrl: bad })).problems, [
+        `runbookBaseUrl: ${JSON.stringify(bad)} is not an http(s) address without a ?query or #fragment`,
+      ]);
+    }
   });
 
   it("refuses an empty namespace list with a clear message", () => {
@@ -166,7 +210,7 @@ describe("pullAlertRules", () => {
         externalSecretsNamespaces: ["staging"],
         for: "5 minutes",
         externalSecretName: "Bad_Name",
-        readmeUrl: "README.md#x",
+        runbookBaseUrl: "README.md#x",
       }),
     );
     const rule =
@@ -179,7 +223,7 @@ describe("pullAlertRules", () => {
       'externalSecretsNamespaces[0]: "staging" is not one of namespaces',
       'for: "5 minutes" is not a Prometheus duration above zero, such as 5m or 1h30m',
       `externalSecretName: "Bad_Name" is not an object name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`,
-      'readmeUrl: "README.md#x" is not an http(s) address without a #fragment',
+      'runbookBaseUrl: "README.md#x" is not an http(s) address without a ?query or #fragment',
     ]);
     assert.equal(error.message.split("\n")[0], "8 problems in the pull alert options:");
   });
@@ -247,7 +291,7 @@ describe("pull alert rules under promtool test rules (synthetic series)", () => 
     exp_annotations: {
       summary: `Image pull failing in ${namespace}/${pod}`,
       description: `Container ${container} of pod ${namespace}/${pod} has waited on ErrImagePull or ImagePullBackOff for more than 5m.`,
-      runbook: "README.md#runbook-registryaccessimagepullfailing",
+      runbook: "docs/runbooks/RegistryAccessImagePullFailing.md",
     },
   });
 
@@ -348,7 +392,7 @@ describe("pull alert rules under promtool test rules (synthetic series)", () => 
                   summary: "Init container image pull failing in team-a/job-1",
                   description:
                     "Init container migrate of pod team-a/job-1 has waited on ErrImagePull or ImagePullBackOff for more than 5m.",
-                  runbook: "README.md#runbook-registryaccessinitimagepullfailing",
+                  runbook: "docs/runbooks/RegistryAccessInitImagePullFailing.md",
                 },
               },
             ],
@@ -386,7 +430,7 @@ describe("pull alert rules under promtool test rules (synthetic series)", () => 
                   summary: "ExternalSecret prod/registry-pull is not syncing",
                   description:
                     "ExternalSecret registry-pull in namespace prod has been Ready=False for more than 5m: its pull secret is not refreshed from Key Vault, and pods in prod will fail to pull once the registry token it holds expires.",
-                  runbook: "README.md#runbook-registryaccessexternalsecretnotready",
+                  runbook: "docs/runbooks/RegistryAccessExternalSecretNotReady.md",
                 },
               },
             ],

@@ -14,7 +14,7 @@ source "$here/cluster.sh"
 # shellcheck source=scripts/e2e/pulumi-env.sh
 source "$here/pulumi-env.sh"
 
-log "toolchain: ~/.cache/registry-access-e2e (first build: see the README)"
+log "toolchain: ~/.cache/registry-access-e2e (first build: see docs/testing.md)"
 tool_path="$(bash "$here/toolchain.sh")"
 export PATH="$tool_path:$PATH"
 cluster_up

@@ -46,7 +46,7 @@ build() {
   fi
   local start=$SECONDS work
   work="$(mktemp -d "$cache/.build-$name-XXXXXX")"
-  log "building $name $version (cold: see the README for how long this takes)"
+  log "building $name $version (cold: see docs/testing.md for how long this takes)"
   out="$work/out/bin"
   mkdir -p "$out"
   if ! (cd "$work" && "$fn" >"$work/build.log" 2>&1); then

@@ -13,7 +13,7 @@
 # Run it again and it reuses all of it and changes nothing; most of its time is `pulumi up` type-checking the
 # program for the preview and again for the update. `npm run down:local` removes it all. Nothing it starts listens
 # beyond 127.0.0.1, and nothing it runs connects beyond it, except what sets the machine up: a cold toolchain build
-# (Go modules, see the README) and, when docker-registry or htpasswd is missing, apt-get.
+# (Go modules, see docs/testing.md) and, when docker-registry or htpasswd is missing, apt-get.
 #
 # Exit status: 0 everything passed, 1 a step failed (it says which), 3 another up:local or down:local is running.
 set -euo pipefail

@@ -639,7 +639,7 @@ describe("settings: monitoring", () => {
         monitoring: { enabled: true, namespace: "Obs_NS", labels: { release: 1 }, rules: [] },
       }),
       [
-        "monitoring.rules: unknown key; allowed here: enabled, namespace, labels",
+        "monitoring.rules: unknown key; allowed here: enabled, namespace, labels, runbookBaseUrl",
         `monitoring.namespace: "Obs_NS" is not a valid namespace name: ${NAMESPACE_RULE}`,
         "monitoring.labels.release: expected a string, got 1",
       ],
