@@ -74,7 +74,7 @@ export async function startEso(binary: string, timeoutMs = 60_000): Promise<EsoC
     binary,
     ["--metrics-addr=0", "--enable-leader-election=false", "--loglevel=info", "--concurrent=2"],
     {
-      env: { ...e2eEnv(), KUBECONFIG: e2eEnv().KUBECONFIG },
+      env: e2eEnv(), // KUBECONFIG: controller-runtime reads it when no --kubeconfig is given
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
