@@ -11,6 +11,10 @@
 #                               embedded schema generated, its `sdk/v4 => ../sdk` replace dropped
 #   kube-apiserver, kube-controller-manager   k8s.io/kubernetes, with a replace per staging module
 #   etcd                        go.etcd.io/etcd/server/v3 at the version k8s.io/kubernetes itself requires
+#   external-secrets            github.com/external-secrets/external-secrets (the ESO controller), copied to a
+#                               writable folder (its go.mod replaces Masterminds/sprig, so `go install ...@v` is
+#                               refused); cold build about 330 s on 2 cores. Its CRDs (config/crds/bases, which
+#                               declare no conversion webhook) go to crds/ next to bin/ (test/e2e/support/eso.ts)
 #
 # pulumi-resource-pulumi-nodejs (dynamic providers) is scripts/e2e/plugins/pulumi-resource-pulumi-nodejs; kubectl is
 # Debian's (the machine image has it) or, when missing, built from k8s.io/kubernetes/cmd/kubectl here.
@@ -23,6 +27,7 @@ PULUMI_VERSION=3.248.0
 K8S_PROVIDER_VERSION=4.25.0
 K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 KUBE_VERSION=1.34.4
+ESO_VERSION=0.16.2
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${REGISTRY_ACCESS_E2E_CACHE:-$HOME/.cache/registry-access-e2e}"
@@ -112,6 +117,16 @@ build_kube() {
   go build -o "$out/etcd" go.etcd.io/etcd/server/v3
 }
 
+build_eso() {
+  local mod=github.com/external-secrets/external-secrets src
+  src="$(go mod download -json "$mod@v$ESO_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  cp -r "$src" w && chmod -R u+w w && cd w
+  mkdir -p "$out/../crds"
+  cp config/crds/bases/*.yaml "$out/../crds/"
+  rm -f "$out/../crds/kustomization.yaml"
+  go build -o "$out/external-secrets" .
+}
+
 langhost_version="$PULUMI_VERSION-$(cat "$here/langhost/main.go" "$here/langhost/go.mod" | sha256sum | cut -c1-12)"
 # One assignment per build, so that `set -e` stops at the first that fails.
 p_pulumi="$(build pulumi "v$PULUMI_VERSION" build_pulumi)"
@@ -122,6 +137,8 @@ if command -v kubectl >/dev/null 2>&1; then
 else
   p_kube="$(BUILD_KUBECTL=1 build kubernetes "v$KUBE_VERSION-kubectl" build_kube)"
 fi
+# The ESO controller goes on PATH last; test/e2e/support/eso.ts finds its CRDs in ../crds next to it.
+p_eso="$(build external-secrets "v$ESO_VERSION" build_eso)"
 # The engine takes the language host and the dynamic-provider plugin from the folder of the `pulumi` binary itself
 # (sdk/go/common/workspace/plugins.go, bundled plugins); found only on PATH, it warns on every run. So the three go
 # together in one folder, hard-linked from the cache.
@@ -134,4 +151,4 @@ if [[ ! -x "$bundle/pulumi-resource-pulumi-nodejs" ]]; then
   cp "$here/plugins/pulumi-resource-pulumi-nodejs" "$bundle/pulumi-resource-pulumi-nodejs.tmp"
   mv "$bundle/pulumi-resource-pulumi-nodejs.tmp" "$bundle/pulumi-resource-pulumi-nodejs"
 fi
-echo "$bundle:$p_provider:$p_kube"
+echo "$bundle:$p_provider:$p_kube:$p_eso"
