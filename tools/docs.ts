@@ -78,6 +78,8 @@ export function facts(spec: Spec): string[] {
       return [`object, by \`type\`: ${Object.keys(spec.variants).map(code).join(" or ")}`];
     case "either":
       return ["one of the shapes below"];
+    case "null":
+      return ["`null`"];
   }
 }
 
