@@ -1,5 +1,13 @@
 import * as assert from "assert";
-import { generatedSecretFindings, jwtExpiry } from "../tools/verifyGenerated";
+import { parseSettings } from "../components/settings";
+import { checkNamespace, expectedFromStack } from "../tools/verifyChecks";
+import {
+  generatedLoginFinding,
+  generatedLoginRequests,
+  generatedSecretFindings,
+  jwtExpiry,
+} from "../tools/verifyGenerated";
+import { staticSettings } from "./support/fixtures";
 
 const NOW = new Date("2026-12-04T06:00:00.000Z");
 const USER = "00000000-0000-0000-0000-000000000000";
@@ -17,7 +25,7 @@ function entry(password: string) {
   return { username: USER, password, auth: Buffer.from(`${USER}:${password}`).toString("base64") };
 }
 
-const EXPECTED = { namespace: "team-a", secretName: "regcred-acr", servers: ["a.azurecr.io"] };
+const EXPECTED = { namespace: "team-a", secretName: "regcred-acr", servers: ["abcde.azurecr.io"] };
 
 describe("verify: the generated Secret of workload identity", () => {
   it("reads a JWT's exp and nothing else", () => {
@@ -39,15 +47,19 @@ describe("verify: the generated Secret of workload identity", () => {
     const token = jwt({ exp: NOW.getTime() / 1000 + 9000 });
     const { findings, entries } = generatedSecretFindings(
       EXPECTED,
-      secret({ "a.azurecr.io": entry(token) }),
+      secret({ "abcde.azurecr.io": entry(token) }),
       NOW,
     );
     assert.deepStrictEqual(findings, [
-      { ok: true, subject: "a.azurecr.io", text: "token valid until 2026-12-04T08:30:00.000Z (2 h 30 min)" },
+      {
+        ok: true,
+        subject: "abcde.azurecr.io",
+        text: "token valid until 2026-12-04T08:30:00.000Z (2 h 30 min)",
+      },
     ]);
     assert.deepStrictEqual(
       entries.map((e) => e.server),
-      ["a.azurecr.io"],
+      ["abcde.azurecr.io"],
     );
     assert.ok(!JSON.stringify(findings).includes(token.split(".")[1]), "no part of the token is printed");
   });
@@ -56,7 +68,7 @@ describe("verify: the generated Secret of workload identity", () => {
     const at = (seconds: number) =>
       generatedSecretFindings(
         EXPECTED,
-        secret({ "a.azurecr.io": entry(jwt({ exp: NOW.getTime() / 1000 + seconds })) }),
+        secret({ "abcde.azurecr.io": entry(jwt({ exp: NOW.getTime() / 1000 + seconds })) }),
         NOW,
       ).findings[0].text;
     assert.strictEqual(at(3600), "token valid until 2026-12-04T07:00:00.000Z (1 h 0 min)");
@@ -64,12 +76,12 @@ describe("verify: the generated Secret of workload identity", () => {
   });
 
   it("names a password that is not a JWT and a Secret that does not decode, and offers no login for them", () => {
-    const notJwt = generatedSecretFindings(EXPECTED, secret({ "a.azurecr.io": entry("plain") }), NOW);
+    const notJwt = generatedSecretFindings(EXPECTED, secret({ "abcde.azurecr.io": entry("plain") }), NOW);
     assert.deepStrictEqual(notJwt, {
       findings: [
         {
           ok: false,
-          subject: "a.azurecr.io",
+          subject: "abcde.azurecr.io",
           text: "in regcred-acr: its password is not a JWT (an ACR token has three dot-separated parts)",
         },
       ],
@@ -91,13 +103,13 @@ describe("verify: the generated Secret of workload identity", () => {
     const token = jwt({ exp: NOW.getTime() / 1000 });
     const { findings, entries } = generatedSecretFindings(
       EXPECTED,
-      secret({ "a.azurecr.io": entry(token) }),
+      secret({ "abcde.azurecr.io": entry(token) }),
       NOW,
     );
     assert.deepStrictEqual(findings, [
       {
         ok: false,
-        subject: "a.azurecr.io",
+        subject: "abcde.azurecr.io",
         text: "token expired at 2026-12-04T06:00:00.000Z: ESO has stopped renewing it",
         fix: "see `kubectl describe externalsecret regcred-acr -n team-a` and ESO's logs",
       },
@@ -110,14 +122,17 @@ describe("verify: the generated Secret of workload identity", () => {
       generatedSecretFindings(EXPECTED, {}, NOW).findings[0].text,
       "has type (none), not kubernetes.io/dockerconfigjson",
     );
-    assert.deepStrictEqual(generatedSecretFindings(EXPECTED, secret({ "a.azurecr.io": {} }), NOW).findings, [
-      {
-        ok: false,
-        subject: "a.azurecr.io",
-        text: 'unusable in regcred-acr: it has neither "auth" nor "username" and "password"',
-        fix: "see `kubectl describe externalsecret regcred-acr -n team-a`",
-      },
-    ]);
+    assert.deepStrictEqual(
+      generatedSecretFindings(EXPECTED, secret({ "abcde.azurecr.io": {} }), NOW).findings,
+      [
+        {
+          ok: false,
+          subject: "abcde.azurecr.io",
+          text: 'unusable in regcred-acr: it has neither "auth" nor "username" and "password"',
+          fix: "see `kubectl describe externalsecret regcred-acr -n team-a`",
+        },
+      ],
+    );
     assert.deepStrictEqual(generatedSecretFindings(EXPECTED, undefined, NOW).entries, []);
     assert.deepStrictEqual(generatedSecretFindings(EXPECTED, secret({}, "Opaque"), NOW).entries, []);
     assert.deepStrictEqual(generatedSecretFindings(EXPECTED, undefined, NOW).findings, [
@@ -141,11 +156,111 @@ describe("verify: the generated Secret of workload identity", () => {
       [
         {
           ok: false,
-          subject: "a.azurecr.io",
+          subject: "abcde.azurecr.io",
           text: "missing from regcred-acr",
           fix: "see `kubectl describe externalsecret regcred-acr -n team-a`",
         },
       ],
     );
+  });
+});
+
+describe("verify: a namespace with workload-identity registries", () => {
+  const ISSUER = "https://oidc.example/";
+  const settings = parseSettings({
+    registries: {
+      hub: { type: "static", server: "docker.io", username: "bot", password: "p" },
+      acr: { type: "acr", server: "abcde.azurecr.io", resourceGroup: "rg", auth: "workloadIdentity" },
+    },
+    namespaces: {
+      mixed: { registries: { hub: {}, acr: { repositories: ["team/api", "team/*"] } } },
+      only: { registries: { acr: { repositories: ["x"] } } },
+    },
+    workloadIdentity: { oidcIssuerUrl: ISSUER, identityResourceGroup: "g" },
+  });
+  const [mixed, only] = expectedFromStack(settings, "dev");
+
+  it("expects the static registry in regcred and the ACR one in regcred-acr, as ESO's user", () => {
+    assert.deepStrictEqual(
+      mixed.registries.map((r) => r.id),
+      ["hub"],
+    );
+    assert.deepStrictEqual(mixed.generated, {
+      secretName: "regcred-acr",
+      registries: [
+        {
+          id: "acr",
+          type: "acr",
+          server: "abcde.azurecr.io",
+          username: "00000000-0000-0000-0000-000000000000",
+          pullChecks: ["team/api"],
+        },
+      ],
+    });
+    assert.deepStrictEqual(only.registries, []);
+    assert.strictEqual("generated" in expectedFromStack(parseSettings(staticSettings()), "dev")[0], false);
+  });
+
+  it("asks each account for every secret the namespace gets, and checks no regcred where there is none", () => {
+    const account = (names: string[]) => ({
+      metadata: { name: "default" },
+      imagePullSecrets: names.map((name) => ({ name })),
+    });
+    const observed = (names: string[]) => ({
+      secret: undefined,
+      serviceAccounts: [account(names)],
+      pods: [],
+    });
+    assert.deepStrictEqual(checkNamespace(only, observed(["regcred-acr"]), []).findings, [
+      { ok: true, subject: "service account default", text: "lists regcred-acr" },
+      { ok: true, subject: "pods", text: "none active" },
+    ]);
+    const mixedFindings = checkNamespace(mixed, observed(["regcred"]), []).findings;
+    assert.deepStrictEqual(
+      mixedFindings.find((f) => f.subject === "service account default"),
+      {
+        ok: false,
+        subject: "service account default",
+        text: "does not list regcred-acr in imagePullSecrets (lists regcred)",
+        fix: "run `pulumi up --refresh --stack dev` for this stack",
+      },
+    );
+  });
+
+  it("logs in with the generated entries for the repositories it can name, and says where to look on a refusal", () => {
+    const token = jwt({ exp: NOW.getTime() / 1000 + 600 });
+    const { entries } = generatedSecretFindings(
+      { namespace: "mixed", secretName: "regcred-acr", servers: ["abcde.azurecr.io"] },
+      secret({ "abcde.azurecr.io": entry(token) }),
+      NOW,
+    );
+    const requests = generatedLoginRequests(mixed, entries);
+    assert.deepStrictEqual(
+      requests.map((r) => [r.server, r.repository, r.login.username]),
+      [["abcde.azurecr.io", "team/api", "00000000-0000-0000-0000-000000000000"]],
+    );
+    assert.deepStrictEqual(
+      generatedLoginRequests(expectedFromStack(parseSettings(staticSettings()), "dev")[0], entries),
+      [],
+    );
+    const refused = generatedLoginFinding("mixed", "regcred-acr", {
+      server: "abcde.azurecr.io",
+      repository: "team/api",
+      check: { ok: false, server: "abcde.azurecr.io", failure: "no-pull-permission", detail: "denied" },
+    });
+    assert.strictEqual(refused.ok, false);
+    assert.strictEqual(
+      refused.fix,
+      "the namespace's role condition must list the repository (npm run plan shows it); a changed role takes up to " +
+        "10 minutes to apply. See `kubectl describe externalsecret regcred-acr -n mixed`",
+    );
+    const ok = generatedLoginFinding("mixed", "regcred-acr", {
+      server: "abcde.azurecr.io",
+      repository: "team/api",
+      check: { ok: true, server: "abcde.azurecr.io", detail: "ok" },
+    });
+    assert.deepStrictEqual(Object.keys(ok).sort(), ["ok", "subject", "text"]);
+    assert.strictEqual(ok.ok, true);
+    assert.ok(!JSON.stringify([refused, ok]).includes(token.split(".")[1]));
   });
 });

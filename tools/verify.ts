@@ -22,6 +22,7 @@ import {
   type StackFile,
 } from "../components/stackFile";
 import { HelpRequested, Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
+import { generatedLoginFinding, generatedLoginRequests, generatedSecretFindings } from "./verifyGenerated";
 import {
   checkNamespace,
   ExpectedNamespace,
@@ -174,11 +175,40 @@ async function verifyNamespace(
   api: CoreV1Api,
   expected: ExpectedNamespace,
   timeoutMs: number | undefined,
+  now: Date,
 ): Promise<NamespaceReport> {
   const observed = await observe(api, expected);
   const entries = isReadError(observed.secret) ? [] : secretEntries(observed.secret);
   const logins = await runLogins(loginRequests(expected, entries), { timeoutMs });
-  return checkNamespace(expected, observed, logins);
+  const report = checkNamespace(expected, observed, logins);
+  if (!expected.generated) return report;
+  // Workload identity: the Secret ESO generates, its tokens' expiry, and a pull with each.
+  const { secretName } = expected.generated;
+  const secret = await api.readNamespacedSecret({ name: secretName, namespace: expected.name }).then(
+    (s) => s,
+    (e: unknown) => ((e as { code?: unknown }).code === 404 ? undefined : readError(e)),
+  );
+  if (isReadError(secret)) {
+    const text = `could not be read: ${secret.readError}`;
+    return {
+      ...report,
+      findings: [...report.findings, { ok: false, subject: `secret ${secretName}`, text }],
+    };
+  }
+  const generated = generatedSecretFindings(
+    { namespace: expected.name, secretName, servers: expected.generated.registries.map((r) => r.server) },
+    secret,
+    now,
+  );
+  const generatedLogins = await runLogins(generatedLoginRequests(expected, generated.entries), { timeoutMs });
+  return {
+    ...report,
+    findings: [
+      ...report.findings,
+      ...generated.findings,
+      ...generatedLogins.map((r) => generatedLoginFinding(expected.name, secretName, r)),
+    ],
+  };
 }
 
 /** Where client-node's loadFromDefault looks: the files in KUBECONFIG, else ~/.kube/config. */
@@ -285,7 +315,9 @@ async function verifyStack(options: Options, stack: string, io: Io): Promise<num
   }
   await probeApiServer(kubeConfig, k8s, options.timeoutMs ?? 10_000);
   const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const reports = await Promise.all(expected.map((ns) => verifyNamespace(api, ns, options.timeoutMs)));
+  // One clock reading for the whole run: every token's expiry is judged against the same instant.
+  const now = new Date();
+  const reports = await Promise.all(expected.map((ns) => verifyNamespace(api, ns, options.timeoutMs, now)));
 
   const lines = [
     `stack ${stack}: context ${kubeConfig.getCurrentContext()}, secret ${expected[0]?.secretName ?? "-"}`,

@@ -402,26 +402,50 @@ export interface ExpectedNamespace {
   readonly serviceAccounts: readonly string[];
   /** The stack, as the fix lines name it (`pulumi up --refresh --stack <stack>`). */
   readonly stack?: string;
+  /** Workload-identity registries: the Secret ESO generates for them, checked apart from `secretName`. */
+  readonly generated?: {
+    readonly secretName: string;
+    readonly registries: readonly ExpectedRegistry[];
+  };
 }
 
 /** The Pulumi project name, part of every ACR token name. */
 export const PROJECT = "registry-access";
 
+/** The user name of every token ESO's ACRAccessToken generator writes. */
+export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
+
 export function expectedFromStack(settings: Settings, stack: string, project = PROJECT): ExpectedNamespace[] {
-  return settings.namespaces.map((ns) => ({
-    name: ns.name,
-    delivery: ns.delivery,
-    secretName: settings.secretName,
-    registries: ns.registries.map(({ registry, repositories }) => ({
-      id: registry.id,
-      type: registry.type,
-      server: authsKey(registry.server),
-      username: registry.type === "acr" ? acrTokenName(project, stack, ns.name) : registry.username,
-      pullChecks: repositories.filter((r) => !r.includes("*")),
-    })),
-    serviceAccounts: ns.serviceAccounts.map((sa) => sa.name),
-    stack,
-  }));
+  return settings.namespaces.map((ns) => {
+    const expected = (generated: boolean) =>
+      ns.registries
+        .filter(
+          ({ registry }) => (registry.type === "acr" && registry.auth === "workloadIdentity") === generated,
+        )
+        .map(({ registry, repositories }) => ({
+          id: registry.id,
+          type: registry.type,
+          server: authsKey(registry.server),
+          username: generated
+            ? ACR_TOKEN_USER
+            : registry.type === "acr"
+              ? acrTokenName(project, stack, ns.name)
+              : registry.username,
+          pullChecks: repositories.filter((r) => !r.includes("*")),
+        }));
+    const generated = expected(true);
+    return {
+      name: ns.name,
+      delivery: ns.delivery,
+      secretName: settings.secretName,
+      registries: expected(false),
+      serviceAccounts: ns.serviceAccounts.map((sa) => sa.name),
+      stack,
+      ...(generated.length > 0
+        ? { generated: { secretName: `${settings.secretName}-acr`, registries: generated } }
+        : {}),
+    };
+  });
 }
 
 /** Two `auths` keys for the same registry (`docker.io` and `https://index.docker.io/v1/`) compare equal. */
@@ -718,18 +742,23 @@ function serviceAccountFindings(expected: ExpectedNamespace, observed: ObservedN
   if (isReadError(accounts)) {
     return [{ ok: false, subject: "service accounts", text: `could not be listed: ${accounts.readError}` }];
   }
+  // The stored secret when the namespace has registries in it; the generated one when it has workload identity.
+  const required = [
+    ...(expected.registries.length > 0 ? [expected.secretName] : []),
+    ...(expected.generated ? [expected.generated.secretName] : []),
+  ];
   return expected.serviceAccounts.map((name): Finding => {
     const subject = `service account ${name}`;
     const account = accounts.find((a) => a.metadata?.name === name);
     if (account === undefined) return { ok: false, subject, text: "missing", fix: UP };
     const listed = (account.imagePullSecrets ?? []).map((s) => s.name ?? "");
-    if (listed.includes(expected.secretName))
-      return { ok: true, subject, text: `lists ${expected.secretName}` };
+    const absent = required.filter((s) => !listed.includes(s));
+    if (absent.length === 0) return { ok: true, subject, text: `lists ${required.join(", ")}` };
     return {
       ok: false,
       subject,
       text:
-        `does not list ${expected.secretName} in imagePullSecrets ` +
+        `does not list ${absent.join(", ")} in imagePullSecrets ` +
         `(${listed.length ? `lists ${listed.join(", ")}` : "lists none"})`,
       fix: UP,
     };
@@ -831,7 +860,11 @@ export function checkNamespace(
   observed: ObservedNamespace,
   logins: readonly LoginResult[],
 ): NamespaceReport {
-  const secret = secretFindings(expected, observed);
+  // A namespace whose registries all use workload identity has no stored secret to check.
+  const secret =
+    expected.registries.length > 0
+      ? secretFindings(expected, observed)
+      : { findings: [], entries: undefined };
   return {
     namespace: expected.name,
     findings: [

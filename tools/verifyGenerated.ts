@@ -4,10 +4,16 @@
  * its claims are decoded, for `exp`; no token, claim value other than the expiry, or password is ever printed.
  */
 import {
+  ACR_TOKEN_USER,
   AuthEntry,
   decodeSecretConfig,
   DOCKER_CONFIG_SECRET_TYPE,
+  ExpectedNamespace,
   Finding,
+  LoginRequest,
+  loginRequests,
+  LoginResult,
+  loginText,
   readAuthEntries,
   SecretLike,
 } from "./verifyChecks";
@@ -121,4 +127,27 @@ export function generatedSecretFindings(
     }
   }
   return { findings, entries: usable };
+}
+
+/** What verify says of a login with a generated token: the handshake's own words, and where to look if it fails. */
+export function generatedLoginFinding(namespace: string, secretName: string, result: LoginResult): Finding {
+  const text = loginText(ACR_TOKEN_USER, result.check, result.repository);
+  if (result.check.ok) return { ok: true, subject: result.server, text };
+  return {
+    ok: false,
+    subject: result.server,
+    text,
+    fix:
+      `the namespace's role condition must list the repository (npm run plan shows it); a changed role takes ` +
+      `up to 10 minutes to apply. See \`kubectl describe externalsecret ${secretName} -n ${namespace}\``,
+  };
+}
+
+/** The requests for the generated Secret's usable entries: one per repository to check, as for tokens. */
+export function generatedLoginRequests(
+  expected: ExpectedNamespace,
+  entries: readonly AuthEntry[],
+): LoginRequest[] {
+  if (!expected.generated) return [];
+  return loginRequests({ ...expected, registries: expected.generated.registries }, entries);
 }
