@@ -222,7 +222,7 @@ describe("verify: a namespace with workload-identity registries", () => {
         ok: false,
         subject: "service account default",
         text: "does not list regcred-acr in imagePullSecrets (lists regcred)",
-        fix: "run `pulumi up --refresh --stack dev` for this stack",
+        fix: "run `pulumi up --refresh --stack dev`",
       },
     );
   });
