@@ -322,11 +322,17 @@ export const NAMESPACE = {
       default: ["default"],
       items: {
         kind: "either",
-        description: "A name (an existing account, patched) or { name, create: true }.",
-        variants: [objectName("An existing service account, patched."), SERVICE_ACCOUNT],
+        description:
+          "A name (an existing account: the stack's pull secrets are added to its list) or { name, create: true }.",
+        variants: [
+          objectName(
+            "An existing service account: the stack's pull secrets are added to its list, others stay.",
+          ),
+          SERVICE_ACCOUNT,
+        ],
       },
       description:
-        "Each entry is a name (an existing account, patched) or { name, create: true } (an account this program " +
+        "Each entry is a name (an existing account: the stack's pull secrets are added, others stay) or { name, create: true } (an account this program " +
         "creates and owns). default is never created.",
     },
     labels: {
@@ -351,7 +357,7 @@ export const NAMESPACE = {
       kind: "list",
       unique: true,
       items: objectName("The name of another pull secret."),
-      description: "Other pull secrets that must stay on the patched service accounts.",
+      description: "Other pull secrets every wired service account lists too.",
     },
     delivery: {
       ...DELIVERY,
