@@ -193,7 +193,7 @@ describe("npm run up:local: the program on the local cluster, and pulls checked"
     const entry = decoded.auths["127.0.0.1:15000"] as { password?: string };
     assert.ok(entry.password === password, "local-legacy's regcred does not hold the registry's password");
     const managers = (secret.metadata?.managedFields ?? []).map((f) => f.manager);
-    assert.ok(managers.includes("registry-access"), `regcred's managers: ${managers.join(", ")}`);
+    assert.ok(managers.includes("registry-access-local"), `regcred's managers: ${managers.join(", ")}`);
     const sa = await core().readNamespacedServiceAccount({ name: "default", namespace: "local-legacy" });
     assert.deepStrictEqual(
       (sa.imagePullSecrets ?? []).map((s) => s.name),
