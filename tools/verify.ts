@@ -22,6 +22,7 @@ import {
   type StackFile,
 } from "../components/stackFile";
 import { HelpRequested, Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
+import { describeApiError } from "../components/serviceAccountPullSecrets";
 import { generatedLoginFinding, generatedLoginRequests, generatedSecretFindings } from "./verifyGenerated";
 import {
   checkNamespace,
@@ -138,20 +139,7 @@ async function verifyFile(options: Options, file: string, io: Io): Promise<numbe
 
 /** One line for an API error: the status and the API's own message, never a response body in full. */
 function readError(error: unknown): ReadError {
-  const e = error as { code?: unknown; body?: unknown; message?: unknown };
-  if (typeof e.code === "number") {
-    let body = e.body;
-    if (typeof body === "string") {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        body = undefined;
-      }
-    }
-    const message = (body as { message?: unknown } | undefined)?.message;
-    return { readError: `HTTP ${e.code}${typeof message === "string" ? ` ${message}` : ""}` };
-  }
-  return { readError: String(e.message ?? error).split("\n")[0] };
+  return { readError: describeApiError(error) };
 }
 
 async function observe(api: CoreV1Api, expected: ExpectedNamespace): Promise<ObservedNamespace> {
