@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { runGenerator } from "./generatedFile";
 import { CONFIG, keysOf, ObjectSpec, Spec, StringSpec } from "../components/configSpec";
 import { CONFIG_NAMESPACE } from "../components/stackFile";
 
@@ -158,26 +159,6 @@ export async function configurationText(template = fs.readFileSync(TEMPLATE_FILE
   return prettier.format(text, { ...options, parser: "markdown" });
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const text = await configurationText();
-  const shown = path.relative(process.cwd(), CONFIGURATION_FILE);
-  if (argv.includes("--check")) {
-    const current = fs.existsSync(CONFIGURATION_FILE) ? fs.readFileSync(CONFIGURATION_FILE, "utf8") : "";
-    if (current === text) return 0;
-    process.stderr.write(`${shown} is out of date: run npm run docs\n`);
-    return 1;
-  }
-  fs.writeFileSync(CONFIGURATION_FILE, text);
-  process.stdout.write(`wrote ${shown}\n`);
-  return 0;
-}
-
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`docs: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(2);
-    },
-  );
+  runGenerator({ file: CONFIGURATION_FILE, script: "docs", text: () => configurationText() });
 }

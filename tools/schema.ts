@@ -6,8 +6,8 @@
  * settings.ts validates against (components/configSpec.ts). With --check it only compares, and exits 1 when the
  * committed file is out of date.
  */
-import * as fs from "fs";
 import * as path from "path";
+import { runGenerator } from "./generatedFile";
 import { CONFIG, keysOf, Spec, StringSpec } from "../components/configSpec";
 import { CONFIG_NAMESPACE } from "../components/stackFile";
 
@@ -180,26 +180,6 @@ export async function schemaText(): Promise<string> {
   return prettier.format(JSON.stringify(stackConfigSchema()), { ...options, parser: "json" });
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const text = await schemaText();
-  const shown = path.relative(process.cwd(), SCHEMA_FILE);
-  if (argv.includes("--check")) {
-    const current = fs.existsSync(SCHEMA_FILE) ? fs.readFileSync(SCHEMA_FILE, "utf8") : "";
-    if (current === text) return 0;
-    process.stderr.write(`${shown} is out of date: run npm run schema\n`);
-    return 1;
-  }
-  fs.writeFileSync(SCHEMA_FILE, text);
-  process.stdout.write(`wrote ${shown}\n`);
-  return 0;
-}
-
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`schema: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(2);
-    },
-  );
+  runGenerator({ file: SCHEMA_FILE, script: "schema", text: () => schemaText() });
 }
