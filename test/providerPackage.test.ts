@@ -15,7 +15,7 @@ import { generate, PACKAGE_DIR, PACKAGE_NAME, ROOT, sourceFiles, staleFiles } fr
 import { startDynamicProviderHost, type DynamicProviderHost } from "./support/dynamicProviderHost";
 
 const INSTALLED = path.join(ROOT, "node_modules", PACKAGE_NAME);
-/** The serialized provider must stay below this: it measured 283 bytes (the by-value code, 70,760). */
+/** The serialized provider must stay below this: 285 and 294 bytes packaged, 70,788 and 10,515 by value. */
 const MAX_PROVIDER_BYTES = 1024;
 
 const TOKEN_ID =
