@@ -2,7 +2,16 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", ".stryker-tmp*/**", "reports/**"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "bin/**",
+      ".stryker-tmp*/**",
+      "reports/**",
+      "packages/*/lib/**",
+      "packages/*/*.js",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

@@ -704,6 +704,20 @@ export function makeAcrTokenPasswordProvider(
 export const acrTokenPasswordProvider = makeAcrTokenPasswordProvider();
 
 /**
+ * `acrTokenPasswordProvider` as the package registry-access-providers ships it, compiled from this file by `npm run
+ * providers`. Loaded from node_modules, it is serialized into each resource's `__provider` as a `require` of the
+ * package, about 300 bytes, instead of this file's code by value, about 70 KB twice per resource (issue 16.9,
+ * docs/performance.md). Loaded when a resource is declared: the package's own copy of this file never is.
+ */
+function packagedProvider(): pulumi.dynamic.ResourceProvider<
+  AcrTokenPasswordInputs,
+  AcrTokenPasswordOutputs
+> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("registry-access-providers/acrTokenPassword");
+}
+
+/**
  * One generated password of an ACR token, rotated between the token's two slots.
  * The output fields are `declare`d: with target ES2022 a plain `field!:` is emitted as a class field that
  * resets to undefined after `super()` has filled it in.
@@ -730,7 +744,7 @@ export class AcrTokenPassword extends pulumi.dynamic.Resource {
     // string" (see IMPORT_REFUSAL); say what to do instead before anything is registered.
     if (opts?.import !== undefined) throw new pulumi.ResourceError(IMPORT_REFUSAL, opts.parent);
     super(
-      acrTokenPasswordProvider,
+      packagedProvider(),
       name,
       {
         ...args,

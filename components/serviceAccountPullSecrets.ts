@@ -284,13 +284,25 @@ export function makeServiceAccountPullSecretsProvider(
 export const serviceAccountPullSecretsProvider = makeServiceAccountPullSecretsProvider();
 
 /**
+ * `serviceAccountPullSecretsProvider` as the package registry-access-providers ships it (`npm run providers`):
+ * serialized as a `require` of the package instead of this file's code by value (issue 16.9, docs/performance.md).
+ */
+function packagedProvider(): pulumi.dynamic.ResourceProvider<
+  ServiceAccountPullSecretsInputs,
+  ServiceAccountPullSecretsInputs
+> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("registry-access-providers/serviceAccountPullSecrets");
+}
+
+/**
  * The stack's pull secrets on a service account it adopts: added to whatever the account lists, never replacing
  * the list. The state is the inputs; the kubeconfig stays a secret in it.
  */
 export class ServiceAccountPullSecrets extends pulumi.dynamic.Resource {
   constructor(name: string, args: ServiceAccountPullSecretsArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      serviceAccountPullSecretsProvider,
+      packagedProvider(),
       name,
       args,
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["kubeconfig"] }),

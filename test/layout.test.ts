@@ -99,6 +99,7 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
       "mutationBar",
       "plan",
       "profileE2e",
+      "providerPackage",
       "schema",
       "verify",
       "verifyChecks",

@@ -103,7 +103,11 @@ describe("program (static registries, under mocks)", () => {
   it("adds the stack's pull secrets to existing accounts one by one, under the stack's field manager, after the secret", () => {
     const patch = run.recorder.find(SA_PULL, "team-a-sa-default");
     const { __provider, ...inputs } = patch.inputs;
-    assert.match(__provider, /pullSecretsPatch/, "the add-only provider, serialized");
+    assert.match(
+      __provider,
+      /require\("registry-access-providers\/serviceAccountPullSecrets\.js"\)/,
+      "the add-only provider, by reference to its package",
+    );
     assert.deepStrictEqual(inputs, {
       namespace: "team-a",
       serviceAccount: "default",
