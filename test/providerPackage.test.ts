@@ -11,7 +11,15 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { AcrTokenPassword, IMPORT_REFUSAL } from "../components/acrTokenPassword";
 import { ServiceAccountPullSecrets } from "../components/serviceAccountPullSecrets";
-import { generate, PACKAGE_DIR, PACKAGE_NAME, ROOT, sourceFiles, staleFiles } from "../tools/providerPackage";
+import {
+  generate,
+  main,
+  PACKAGE_DIR,
+  PACKAGE_NAME,
+  ROOT,
+  sourceFiles,
+  staleFiles,
+} from "../tools/providerPackage";
 import { startDynamicProviderHost, type DynamicProviderHost } from "./support/dynamicProviderHost";
 
 const INSTALLED = path.join(ROOT, "node_modules", PACKAGE_NAME);
@@ -62,6 +70,32 @@ describe("the provider package (issue 16.9)", () => {
     }
   });
 
+  it("npm run providers writes the package and the installed copy, so one command brings an edit to pulumi up", () => {
+    const dir = fs.mkdtempSync(path.join(ROOT, ".test-tmp-providers-"));
+    const [quiet, quietErr] = [process.stdout.write, process.stderr.write];
+    try {
+      const [pkg, installed, link] = ["pkg", "installed", "link"].map((d) => path.join(dir, d));
+      fs.mkdirSync(installed);
+      fs.writeFileSync(path.join(installed, "stale.js"), "");
+      fs.symlinkSync(pkg, link);
+      process.stdout.write = process.stderr.write = () => true;
+      assert.equal(main(["--check"], installed, pkg), 1);
+      assert.equal(fs.existsSync(pkg), false, "--check writes nothing");
+      assert.equal(main([], installed, pkg), 0);
+      assert.deepEqual([staleFiles(pkg, generate()), staleFiles(installed, generate())], [[], []]);
+      assert.equal(main(["--check"], installed, pkg), 0);
+      fs.appendFileSync(path.join(installed, "lib/azureAuth.js"), "\n");
+      assert.equal(main(["--check"], installed, pkg), 1, "a stale installed copy fails the check");
+      // A symlinked install (npm without install-links) is the package itself: not written twice.
+      fs.rmSync(pkg, { recursive: true });
+      assert.equal(main([], link, pkg), 0);
+      assert.deepEqual(staleFiles(pkg, generate()), []);
+    } finally {
+      [process.stdout.write, process.stderr.write] = [quiet, quietErr];
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("is a production dependency, installed as a copy: a symlink's real path has no node_modules in it", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
@@ -73,7 +107,7 @@ describe("the provider package (issue 16.9)", () => {
       staleFiles(INSTALLED, generate()),
       [],
       `node_modules/${PACKAGE_NAME} is older than packages/${PACKAGE_NAME}: npm install does not refresh a ` +
-        `copied file: dependency; run rm -rf node_modules/${PACKAGE_NAME} && npm install`,
+        `copied file: dependency; run npm run providers`,
     );
   });
 });

@@ -109,22 +109,39 @@ export function staleFiles(dir: string, files: Map<string, string>): string[] {
   return problems;
 }
 
-function main(argv: readonly string[]): number {
+/** The copy npm made under node_modules (install-links), which is what `pulumi up` loads. */
+export const INSTALLED_DIR = path.join(ROOT, "node_modules", PACKAGE_NAME);
+
+/** Makes `dir` hold exactly the generated files (package.json and README.md are left alone). */
+export function writeFiles(dir: string, files: Map<string, string>): void {
+  for (const file of listFiles(dir)) if (!files.has(file)) fs.rmSync(path.join(dir, file));
+  for (const [file, text] of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  }
+}
+
+/**
+ * Writes the package, and the installed copy when there is one (a real directory, as install-links makes it), so
+ * that an edit of a provider source reaches `pulumi up` with this one command. With --check, both must be current.
+ */
+export function main(argv: readonly string[], installed = INSTALLED_DIR, packageDir = PACKAGE_DIR): number {
   const files = generate();
-  const shown = path.relative(process.cwd(), PACKAGE_DIR);
+  const copies = [packageDir];
+  const real = fs.existsSync(installed) && !fs.lstatSync(installed).isSymbolicLink();
+  if (real) copies.push(installed);
   if (argv.includes("--check")) {
-    const problems = staleFiles(PACKAGE_DIR, files);
+    const problems = copies.flatMap((dir) =>
+      staleFiles(dir, files).map((p) => `${path.relative(process.cwd(), dir)}: ${p}`),
+    );
     if (problems.length === 0) return 0;
-    process.stderr.write(`${shown} is out of date (${problems.join(", ")}): run npm run providers\n`);
+    process.stderr.write(`out of date (${problems.join(", ")}): run npm run providers\n`);
     return 1;
   }
-  for (const file of listFiles(PACKAGE_DIR)) if (!files.has(file)) fs.rmSync(path.join(PACKAGE_DIR, file));
-  for (const [file, text] of files) {
-    fs.mkdirSync(path.dirname(path.join(PACKAGE_DIR, file)), { recursive: true });
-    fs.writeFileSync(path.join(PACKAGE_DIR, file), text);
-  }
+  for (const dir of copies) writeFiles(dir, files);
   process.stdout.write(
-    `wrote ${shown} (${files.size} files); run npm install to copy it into node_modules\n`,
+    `wrote ${copies.map((d) => path.relative(process.cwd(), d)).join(" and ")} (${files.size} files)` +
+      (real ? "\n" : "; run npm install to copy it into node_modules\n"),
   );
   return 0;
 }
