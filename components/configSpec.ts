@@ -262,6 +262,16 @@ export const NAMESPACE_REGISTRY_OPTIONS = {
         "ACR only, required: the repositories this namespace may pull, names or a prefix ending in /*. " +
         "Lowercase, ACR's repository rules.",
     },
+    tokenGeneration: {
+      kind: "integer",
+      minimum: 0,
+      maximum: 999,
+      default: 0,
+      description:
+        "ACR with auth token only: a new value replaces this namespace's token with one named <name>-g<n>, " +
+        "created and checked beside the old one, which is deleted only after the pull secret uses the new one. " +
+        "0 is the name tokens always had.",
+    },
     enabled: {
       kind: "boolean",
       default: true,

@@ -85,6 +85,8 @@ export interface NamespaceRegistry {
   readonly registry: Registry;
   /** ACR only: repository names or `prefix/*`. Empty for static registries. */
   readonly repositories: readonly string[];
+  /** ACR only: the token's generation, part of its name (acrTokenName). Set only when configured; defaults to 0. */
+  readonly tokenGeneration?: number;
 }
 
 export interface ServiceAccountSettings {
@@ -428,6 +430,19 @@ function readVerification(
   };
 }
 
+/** `tokenGeneration` of a namespace's ACR registry: undefined when unset (or invalid, reported). */
+function readTokenGeneration(problems: Problems, path: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const { minimum: min, maximum: max } = NAMESPACE_REGISTRY_OPTIONS.properties.tokenGeneration;
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+  problems.add(
+    path,
+    `expected a whole number from ${min} to ${max}, got ${describe(value)}; ` +
+      "raise it by one to replace this namespace's token",
+  );
+  return undefined;
+}
+
 const REPOSITORY_PATTERN = patternOf(REPOSITORY);
 
 function readRepositories(problems: Problems, path: string, value: unknown): string[] {
@@ -631,11 +646,13 @@ function readNamespace(
       const registry = registries.get(id);
       if (!options) continue;
       let repositories: string[] = [];
+      let tokenGeneration: number | undefined;
       const type = registryTypes.get(id);
       if (type !== "acr" && type !== "static") continue; // its own definition is broken and reported
       if (type === "acr") {
         problems.unknownKeys(at, options, keysOf(NAMESPACE_REGISTRY_OPTIONS));
         repositories = readRepositories(problems, `${at}.repositories`, options.repositories);
+        tokenGeneration = readTokenGeneration(problems, `${at}.tokenGeneration`, options.tokenGeneration);
       } else if (options.repositories !== undefined) {
         problems.add(
           `${at}.repositories`,
@@ -658,7 +675,7 @@ function readNamespace(
         continue;
       }
       byKey.set(key, id);
-      regs.push({ registry, repositories });
+      regs.push({ registry, repositories, ...(tokenGeneration !== undefined ? { tokenGeneration } : {}) });
     }
   }
   const serviceAccounts = readServiceAccounts(problems, `${path}.serviceAccounts`, raw.serviceAccounts);
