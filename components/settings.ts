@@ -34,6 +34,7 @@ import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from 
 import {
   checkRoleConditions,
   readAcrAuth,
+  readReadyTimeout,
   readWorkloadIdentity,
   WorkloadIdentitySettings,
 } from "./workloadIdentitySettings";
@@ -113,6 +114,8 @@ export interface ExternalSecretsSettings {
   readonly identityResourceGroup: string;
   /** Azure region of the identities; defaults to the resource group's. */
   readonly location?: string;
+  /** How long `up` waits for each ExternalSecret to be Ready. Set only when configured. */
+  readonly readyTimeoutSeconds?: number;
 }
 
 export interface MonitoringSettings {
@@ -786,7 +789,13 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
     raw.location === undefined
       ? undefined
       : problems.string(`${path}.location`, raw.location, "an Azure region");
+  const readyTimeout = readReadyTimeout(
+    (at, message) => problems.add(at, message),
+    `${path}.readyTimeoutSeconds`,
+    raw.readyTimeoutSeconds,
+  );
   if (
+    !readyTimeout ||
     !keyVault ||
     !oidcIssuerUrl ||
     refreshMs === undefined ||
@@ -806,6 +815,7 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
     identityResourceGroup,
     ...(clusterSecretStore !== undefined ? { clusterSecretStore } : {}),
     ...(location !== undefined ? { location } : {}),
+    ...readyTimeout,
   };
 }
 
