@@ -667,6 +667,12 @@ function readNamespace(
         problems.unknownKeys(at, Object.fromEntries(others.map((key) => [key, options[key]])), []);
       }
       if (!registry) continue; // its own definition is broken and reported
+      if (tokenGeneration !== undefined && registry.type === "acr" && registry.auth === "workloadIdentity") {
+        problems.add(
+          `${at}.tokenGeneration`,
+          `registry ${quoted(id)} uses auth workloadIdentity: there is no token to replace; remove tokenGeneration`,
+        );
+      }
       const key = authsKey(registry.server).toLowerCase();
       const other = byKey.get(key);
       if (other !== undefined) {

@@ -103,6 +103,17 @@ describe("workload identity settings", () => {
     }
   });
 
+  it("refuses tokenGeneration on a workload-identity registry: it has no token (issue 16, item 7)", () => {
+    const config = wiConfig();
+    const app = (config.namespaces as Record<string, { registries: Record<string, Record<string, unknown>> }>)
+      .app;
+    app.registries.acr.tokenGeneration = 1;
+    assert.deepStrictEqual(problemsOf(config), [
+      'namespaces.app.registries.acr.tokenGeneration: registry "acr" uses auth workloadIdentity: there is no token ' +
+        "to replace; remove tokenGeneration",
+    ]);
+  });
+
   it("names a missing block with the registries and namespaces that need it", () => {
     assert.deepStrictEqual(problemsOf(wiConfig({ workloadIdentity: undefined })), [
       "workloadIdentity: missing; registries acr use auth workloadIdentity (namespaces app), which needs oidcIssuerUrl and identityResourceGroup",
