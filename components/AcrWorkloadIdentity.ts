@@ -176,7 +176,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
             ...adoptAnnotations(args.stack),
             // `up` succeeds only once ESO has written the Secret, so service accounts never name a missing one.
             "pulumi.com/waitFor": "condition=Ready",
-            "pulumi.com/timeoutSeconds": String(EXTERNAL_SECRET_TIMEOUT_SECONDS),
+            "pulumi.com/timeoutSeconds": String(wi.readyTimeoutSeconds ?? EXTERNAL_SECRET_TIMEOUT_SECONDS),
           },
         },
       },

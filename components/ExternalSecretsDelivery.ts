@@ -2,6 +2,7 @@ import * as azure from "@pulumi/azure-native";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { vaultUrlIn } from "./azureAuth";
+import { READY_TIMEOUT_SECONDS } from "./configSpec";
 import { externalSecretManifest, secretStoreManifest } from "./externalSecretsManifests";
 import { adoptAnnotations, boundedName, MANAGED_BY_LABELS } from "./names";
 import { ExternalSecretsSettings } from "./settings";
@@ -15,11 +16,13 @@ export const STORE_NAME = "registry-access";
 /** Audience of workload identity federation tokens. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 /**
- * How long `up` waits for the ExternalSecret to be Ready. On a first deploy ESO cannot read the vault until Azure
- * has propagated the role assignment and the federated credential: Azure documents up to 10 minutes for RBAC
- * changes ("Troubleshoot Azure RBAC"), and the provider's default await is 10 minutes.
+ * How long `up` waits for the ExternalSecret to be Ready unless `readyTimeoutSeconds` says otherwise. On a first
+ * deploy ESO cannot read the vault until Azure has propagated the role assignment and the federated credential:
+ * Azure documents up to 10 minutes for RBAC changes ("Troubleshoot Azure RBAC"), and the provider's default await
+ * is 10 minutes. Each wait holds one of the engine's --parallel slots, so the waits of N new ExternalSecrets end
+ * within ceil(N / parallel) times this (issue 16, item 3).
  */
-export const EXTERNAL_SECRET_TIMEOUT_SECONDS = 1800;
+export const EXTERNAL_SECRET_TIMEOUT_SECONDS: number = READY_TIMEOUT_SECONDS.default;
 
 /** The vault secret of a namespace: Key Vault allows letters, digits and hyphens, at most 127. */
 export function vaultSecretName(project: string, stack: string, namespace: string): string {
@@ -74,6 +77,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
     const child = { parent: this };
     const { settings: eso, namespaceName } = args;
     const kv = eso.keyVault;
+    const readyTimeout = eso.readyTimeoutSeconds ?? EXTERNAL_SECRET_TIMEOUT_SECONDS;
     const secretName = vaultSecretName(args.project, args.stack, namespaceName);
 
     const vaultSecret = new azure.keyvault.Secret(
@@ -201,7 +205,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
             ...adoptAnnotations(args.stack),
             // `up` succeeds only once ESO has written the pull secret from the vault.
             "pulumi.com/waitFor": "condition=Ready",
-            "pulumi.com/timeoutSeconds": String(EXTERNAL_SECRET_TIMEOUT_SECONDS),
+            "pulumi.com/timeoutSeconds": String(readyTimeout),
             // Deleting the ExternalSecret (switching back to direct delivery) must not garbage-collect the pull
             // secret it owns: the direct secret takes it over in place.
             "pulumi.com/deletionPropagationPolicy": "orphan",
@@ -216,7 +220,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
     );
     if (!pulumi.runtime.isDryRun()) {
       pulumi.log.info(
-        `ExternalSecret ${STORE_NAME} in ${namespaceName}: \`up\` waits up to ${EXTERNAL_SECRET_TIMEOUT_SECONDS / 60} ` +
+        `ExternalSecret ${STORE_NAME} in ${namespaceName}: \`up\` waits up to ${readyTimeout / 60} ` +
           `minutes for ESO to report it Ready. On a first deploy Azure may take 10 minutes to let the ` +
           `namespace's identity read its vault secret.`,
         this.externalSecret,

@@ -130,7 +130,8 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
     const serviceAccounts = new Promise<pulumi.Resource[]>((resolve) => (accountsDeclared = resolve));
 
     const tokens: AcrPullToken[] = [];
-    const credentials: pulumi.Output<DockerCredential>[] = stored.map(({ registry, repositories }) => {
+    const credentials: pulumi.Output<DockerCredential>[] = stored.map((entry) => {
+      const { registry, repositories, tokenGeneration: generation } = entry;
       if (registry.type === "static") {
         return pulumi
           .all([registry.username, registry.password])
@@ -138,7 +139,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       }
       const token = new AcrPullToken(
         `${name}-${registry.id}`,
-        { registry, namespace: ns.name, repositories, project: args.project, stack: args.stack },
+        { registry, namespace: ns.name, repositories, project: args.project, stack: args.stack, generation },
         child,
       );
       tokens.push(token);

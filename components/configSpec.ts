@@ -262,6 +262,16 @@ export const NAMESPACE_REGISTRY_OPTIONS = {
         "ACR only, required: the repositories this namespace may pull, names or a prefix ending in /*. " +
         "Lowercase, ACR's repository rules.",
     },
+    tokenGeneration: {
+      kind: "integer",
+      minimum: 0,
+      maximum: 999,
+      default: 0,
+      description:
+        "ACR with auth token only: a new value replaces this namespace's token with one named <name>-g<n>, " +
+        "created and checked beside the old one, which is deleted only after the pull secret uses the new one. " +
+        "0 is the name tokens always had.",
+    },
     enabled: {
       kind: "boolean",
       default: true,
@@ -425,6 +435,18 @@ export const OIDC_ISSUER_URL = {
   description: "The cluster's OIDC issuer (AKS: az aks show --query oidcIssuerProfile.issuerUrl).",
 } as const satisfies StringSpec;
 
+export const READY_TIMEOUT_SECONDS = {
+  kind: "integer",
+  minimum: 60,
+  maximum: 3600,
+  default: 1800,
+  description:
+    "How long `pulumi up` waits for each ExternalSecret to be Ready, holding one of the engine's --parallel " +
+    "slots meanwhile: the ESO waits of a first rollout of N namespaces take at most ceil(N / parallel) times this " +
+    "(docs/external-secrets.md). The default leaves room for Azure's 10 minutes of RBAC propagation and ESO's " +
+    "growing retry back-off.",
+} as const satisfies IntegerSpec;
+
 export const KEY_VAULT = {
   kind: "object",
   description: "An existing vault with Azure RBAC authorization.",
@@ -450,6 +472,7 @@ export const EXTERNAL_SECRETS = {
       "Where the per-namespace managed identities go. Defaults to the vault's resource group.",
     ),
     location: text("The identities' Azure region. Defaults to the resource group's."),
+    readyTimeoutSeconds: READY_TIMEOUT_SECONDS,
   },
   required: ["keyVault", "oidcIssuerUrl"],
 } as const satisfies ObjectSpec;
@@ -469,6 +492,7 @@ export const WORKLOAD_IDENTITY = {
         "How often ESO renews each namespace's ACR token (about 3 h long): a positive Go duration, at most 1h.",
     },
     apiVersion: ESO_API_VERSION,
+    readyTimeoutSeconds: READY_TIMEOUT_SECONDS,
   },
   required: ["oidcIssuerUrl", "identityResourceGroup"],
 } as const satisfies ObjectSpec;

@@ -72,11 +72,18 @@ export function boundedName(
 /** ACR token and scope map names are registry-wide: 5 to 50 letters, digits and hyphens. */
 export const ACR_TOKEN_NAME = /^[a-zA-Z0-9-]{5,50}$/;
 
+/** The highest token generation (`namespaces.<ns>.registries.<id>.tokenGeneration`): `-g999` is the longest suffix. */
+export const MAX_TOKEN_GENERATION = 999;
+
 /**
- * The ACR token (and scope map) name of a namespace: readable (`ra-<stack>-<namespace>-…`), at most 50
- * characters, and unique across projects, stacks and namespaces that share a registry, through a hash of all
- * three. The same inputs give the same name on every run, so a token is never replaced by accident.
+ * The ACR token name of a namespace: readable (`ra-<stack>-<namespace>-…`), at most 50 characters, and unique
+ * across projects, stacks and namespaces that share a registry, through a hash of all three. The same inputs give
+ * the same name on every run, so a token is never replaced by accident. Generation 0 (the default) is the name
+ * every stack had before generations existed, so an upgrade renames nothing, and it is also the scope map's name;
+ * generation n > 0 appends `-g<n>` (the readable part is cut to make room), a name no other generation and no
+ * generation-0 name can have (those end in the hex hash), so the next token can exist beside the old one.
  */
-export function acrTokenName(project: string, stack: string, namespace: string): string {
-  return boundedName("ra", [stack, namespace], 50, [project, stack, namespace]);
+export function acrTokenName(project: string, stack: string, namespace: string, generation = 0): string {
+  const suffix = generation === 0 ? "" : `-g${generation}`;
+  return boundedName("ra", [stack, namespace], 50 - suffix.length, [project, stack, namespace]) + suffix;
 }

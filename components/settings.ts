@@ -34,6 +34,7 @@ import { NAMESPACE_RULE, OBJECT_NAME_RULE, isNamespaceName, isObjectName } from 
 import {
   checkRoleConditions,
   readAcrAuth,
+  readReadyTimeout,
   readWorkloadIdentity,
   WorkloadIdentitySettings,
 } from "./workloadIdentitySettings";
@@ -85,6 +86,8 @@ export interface NamespaceRegistry {
   readonly registry: Registry;
   /** ACR only: repository names or `prefix/*`. Empty for static registries. */
   readonly repositories: readonly string[];
+  /** ACR only: the token's generation, part of its name (acrTokenName). Set only when configured; defaults to 0. */
+  readonly tokenGeneration?: number;
 }
 
 export interface ServiceAccountSettings {
@@ -111,6 +114,8 @@ export interface ExternalSecretsSettings {
   readonly identityResourceGroup: string;
   /** Azure region of the identities; defaults to the resource group's. */
   readonly location?: string;
+  /** How long `up` waits for each ExternalSecret to be Ready. Set only when configured. */
+  readonly readyTimeoutSeconds?: number;
 }
 
 export interface MonitoringSettings {
@@ -428,6 +433,19 @@ function readVerification(
   };
 }
 
+/** `tokenGeneration` of a namespace's ACR registry: undefined when unset (or invalid, reported). */
+function readTokenGeneration(problems: Problems, path: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const { minimum: min, maximum: max } = NAMESPACE_REGISTRY_OPTIONS.properties.tokenGeneration;
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+  problems.add(
+    path,
+    `expected a whole number from ${min} to ${max}, got ${describe(value)}; ` +
+      "raise it by one to replace this namespace's token",
+  );
+  return undefined;
+}
+
 const REPOSITORY_PATTERN = patternOf(REPOSITORY);
 
 function readRepositories(problems: Problems, path: string, value: unknown): string[] {
@@ -631,11 +649,13 @@ function readNamespace(
       const registry = registries.get(id);
       if (!options) continue;
       let repositories: string[] = [];
+      let tokenGeneration: number | undefined;
       const type = registryTypes.get(id);
       if (type !== "acr" && type !== "static") continue; // its own definition is broken and reported
       if (type === "acr") {
         problems.unknownKeys(at, options, keysOf(NAMESPACE_REGISTRY_OPTIONS));
         repositories = readRepositories(problems, `${at}.repositories`, options.repositories);
+        tokenGeneration = readTokenGeneration(problems, `${at}.tokenGeneration`, options.tokenGeneration);
       } else if (options.repositories !== undefined) {
         problems.add(
           `${at}.repositories`,
@@ -647,6 +667,12 @@ function readNamespace(
         problems.unknownKeys(at, Object.fromEntries(others.map((key) => [key, options[key]])), []);
       }
       if (!registry) continue; // its own definition is broken and reported
+      if (tokenGeneration !== undefined && registry.type === "acr" && registry.auth === "workloadIdentity") {
+        problems.add(
+          `${at}.tokenGeneration`,
+          `registry ${quoted(id)} uses auth workloadIdentity: there is no token to replace; remove tokenGeneration`,
+        );
+      }
       const key = authsKey(registry.server).toLowerCase();
       const other = byKey.get(key);
       if (other !== undefined) {
@@ -658,7 +684,7 @@ function readNamespace(
         continue;
       }
       byKey.set(key, id);
-      regs.push({ registry, repositories });
+      regs.push({ registry, repositories, ...(tokenGeneration !== undefined ? { tokenGeneration } : {}) });
     }
   }
   const serviceAccounts = readServiceAccounts(problems, `${path}.serviceAccounts`, raw.serviceAccounts);
@@ -769,7 +795,13 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
     raw.location === undefined
       ? undefined
       : problems.string(`${path}.location`, raw.location, "an Azure region");
+  const readyTimeout = readReadyTimeout(
+    (at, message) => problems.add(at, message),
+    `${path}.readyTimeoutSeconds`,
+    raw.readyTimeoutSeconds,
+  );
   if (
+    !readyTimeout ||
     !keyVault ||
     !oidcIssuerUrl ||
     refreshMs === undefined ||
@@ -789,6 +821,7 @@ function readExternalSecrets(problems: Problems, value: unknown): ExternalSecret
     identityResourceGroup,
     ...(clusterSecretStore !== undefined ? { clusterSecretStore } : {}),
     ...(location !== undefined ? { location } : {}),
+    ...readyTimeout,
   };
 }
 

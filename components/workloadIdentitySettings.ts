@@ -4,7 +4,14 @@
  * Creates no resources.
  */
 import { checkedRepositoryReaderCondition } from "./abacCondition";
-import { ESO_API_VERSION, keysOf, OIDC_ISSUER_URL, patternOf, WORKLOAD_IDENTITY } from "./configSpec";
+import {
+  ESO_API_VERSION,
+  keysOf,
+  OIDC_ISSUER_URL,
+  patternOf,
+  READY_TIMEOUT_SECONDS,
+  WORKLOAD_IDENTITY,
+} from "./configSpec";
 import { ESO_API_VERSIONS, EsoApiVersion, parseGoDuration } from "./externalSecretsManifests";
 
 export type AcrAuth = "token" | "workloadIdentity";
@@ -20,6 +27,8 @@ export interface WorkloadIdentitySettings {
   /** How often ESO renews the ACR token, as ESO takes it (`1h`); at most an hour. */
   readonly refreshInterval: string;
   readonly apiVersion: EsoApiVersion;
+  /** How long `up` waits for the generated Secret's ExternalSecret to be Ready. Set only when configured. */
+  readonly readyTimeoutSeconds?: number;
 }
 
 /** ESO's ACR refresh token lives about 3 h: renewing at most hourly leaves two renewals before it expires. */
@@ -36,6 +45,28 @@ export const TOKEN_ONLY_KEYS = [
 
 /** Adds one problem at a config path (settings.ts's collector). */
 export type Report = (path: string, message: string) => void;
+
+/**
+ * `readyTimeoutSeconds` of `externalSecrets` or `workloadIdentity`: `{}` when unset, `{ readyTimeoutSeconds }` when
+ * valid, undefined (and one problem reported) otherwise.
+ */
+export function readReadyTimeout(
+  report: Report,
+  path: string,
+  value: unknown,
+): { readonly readyTimeoutSeconds?: number } | undefined {
+  if (value === undefined) return {};
+  const { minimum: min, maximum: max } = READY_TIMEOUT_SECONDS;
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) {
+    return { readyTimeoutSeconds: value };
+  }
+  report(
+    path,
+    `expected a whole number of seconds from ${min} to ${max}, got ${describe(value)}; ` +
+      "a first rollout waits at most ceil(namespaces / --parallel) times this for ESO",
+  );
+  return undefined;
+}
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -137,8 +168,10 @@ export function readWorkloadIdentity(reportTo: Report, value: unknown): Workload
         "external-secrets.io/v1beta1 for ESO 0.10 to 0.16 (generators need ESO 0.10 or later)",
     );
   }
+  const readyTimeout = readReadyTimeout(report, `${path}.readyTimeoutSeconds`, raw.readyTimeoutSeconds);
   if (reported > 0) return undefined;
   return {
+    ...readyTimeout,
     oidcIssuerUrl: oidcIssuerUrl!,
     identityResourceGroup: identityResourceGroup!,
     ...(location !== undefined ? { location } : {}),

@@ -162,10 +162,10 @@ describe("ACR token writes (under mocks; issue 8, item 3)", () => {
   });
 
   // This proves what the program asks of the engine. That the engine then never sends azure-native an update of
-  // the token (every diff becomes a delete-then-create) is Pulumi's documented meaning of these options, not
+  // the token (every diff becomes a create-then-delete) is Pulumi's documented meaning of these options, not
   // something a test here can run: azure-native's provider cannot run here. The ARM side is in
   // acrTokenPassword.test.ts ("azure-native Token writes against the local ARM server").
-  it("declares the token so that any change replaces it, deleting first, and never declares credentials", () => {
+  it("declares the token so that any change replaces it, creating first (issue 16, item 7), and never declares credentials", () => {
     for (const ns of ["team-a", "team-b"]) {
       const token = options.find(TOKEN, `${ns}-acr-token`);
       assert.deepStrictEqual(
@@ -177,8 +177,8 @@ describe("ACR token writes (under mocks; issue 8, item 3)", () => {
         },
         {
           replaceOnChanges: ["*"],
-          deleteBeforeReplace: true,
-          deleteBeforeReplaceDefined: true,
+          deleteBeforeReplace: false,
+          deleteBeforeReplaceDefined: false,
           ignoreChanges: ["credentials"],
         },
       );
@@ -196,6 +196,92 @@ describe("ACR token writes (under mocks; issue 8, item 3)", () => {
     for (const ns of ["team-a", "team-b"]) {
       assert.strictEqual(run.recorder.find(PASSWORD, `${ns}-acr-password`).inputs.tokenCreationDate, CREATED);
     }
+  });
+});
+
+describe("ACR token generations (under mocks; issue 16, item 7)", () => {
+  const SCOPE_MAP_IDS =
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-registry/providers/" +
+    "Microsoft.ContainerRegistry/registries/mycompany";
+  const gen0 = acrTokenName("registry-access", "dev", "team-a");
+  const gen2 = acrTokenName("registry-access", "dev", "team-a", 2);
+  let run: ProgramRun;
+  let options: ReturnType<typeof captureRegistrationOptions>;
+  before(async () => {
+    const config = acrSettings();
+    const teamA = (
+      config.namespaces as Record<string, { registries: Record<string, Record<string, unknown>> }>
+    )["team-a"];
+    teamA.registries.acr.tokenGeneration = 2;
+    options = captureRegistrationOptions();
+    try {
+      run = await runProgram(stackConfig(config), { stack: "dev" });
+    } finally {
+      options.restore();
+    }
+  });
+
+  it("declares generation 2 as a new token resource with a new name, bound to the same scope map", () => {
+    assert.strictEqual(gen2, `${gen0}-g2`);
+    assert.deepStrictEqual(
+      run.recorder
+        .ofType(TOKEN)
+        .map((t) => [t.name, t.inputs.tokenName])
+        .sort(),
+      [
+        ["team-a-acr-token-g2", gen2],
+        ["team-b-acr-token", acrTokenName("registry-access", "dev", "team-b")],
+      ],
+    );
+    assert.deepStrictEqual(run.recorder.find(TOKEN, "team-a-acr-token-g2").inputs, {
+      resourceGroupName: "rg-registry",
+      registryName: "mycompany",
+      tokenName: gen2,
+      scopeMapId: `${SCOPE_MAP_IDS}/scopeMaps/${gen0}`,
+      status: "enabled",
+    });
+    // The scope map keeps its name and resource: a new generation replaces the token alone.
+    assert.strictEqual(run.recorder.find(SCOPE_MAP, "team-a-acr-scope-map").inputs.scopeMapName, gen0);
+  });
+
+  it("creates the new generation before the old one is deleted: no deleteBeforeReplace, no credentials declared", () => {
+    const token = options.find(TOKEN, "team-a-acr-token-g2");
+    assert.deepStrictEqual(
+      [
+        token.deleteBeforeReplace,
+        token.deleteBeforeReplaceDefined,
+        token.replaceOnChanges,
+        token.ignoreChanges,
+      ],
+      [false, false, ["*"], ["credentials"]],
+    );
+    // A new resource has no state for ignoreChanges to copy credentials from, and the program declares none.
+    assert.ok(!("credentials" in run.recorder.find(TOKEN, "team-a-acr-token-g2").rawInputs));
+  });
+
+  it("generates the password on the new token, and the pull secret waits for that password and names the new token", () => {
+    const token = run.recorder.find(TOKEN, "team-a-acr-token-g2");
+    const pw = run.recorder.find(PASSWORD, "team-a-acr-password");
+    assert.strictEqual(pw.inputs.tokenId, `${SCOPE_MAP_IDS}/tokens/${gen2}`);
+    assert.ok(pw.dependsOn.includes(token.urn), "the password depends on the new token");
+    const secret = run.recorder.find(SECRET, "team-a-pull-secret");
+    assert.ok(secret.dependsOn.includes(pw.urn), "the pull secret depends on the new password");
+    const config = JSON.parse(
+      Buffer.from(secret.inputs.data[".dockerconfigjson"], "base64").toString("utf8"),
+    );
+    assert.deepStrictEqual(config.auths["mycompany.azurecr.io"], {
+      username: gen2,
+      password: "generated-for-team-a-acr-password",
+      auth: Buffer.from(`${gen2}:generated-for-team-a-acr-password`).toString("base64"),
+    });
+  });
+
+  it("exports the new generation's name", () => {
+    const ns = run.outputs.namespaces as Record<string, { acrTokens: { tokenName: string }[] }>;
+    assert.deepStrictEqual(
+      ns["team-a"].acrTokens.map((t) => t.tokenName),
+      [gen2],
+    );
   });
 });
 
@@ -469,6 +555,38 @@ describe("rotationTimeOf", () => {
           `REGISTRY_ACCESS_ROTATION_TIME ${JSON.stringify(value)} is not a date and time (ISO 8601, e.g. ` +
           "2026-12-04T05:00:00Z); unset it to decide rotations at the current time",
       });
+    });
+  }
+});
+
+describe("ACR token generation settings (issue 16, item 7)", () => {
+  const withGeneration = (tokenGeneration: unknown): Record<string, unknown> => {
+    const config = acrWith({}, ["app"]);
+    const app = (config.namespaces as Record<string, { registries: Record<string, Record<string, unknown>> }>)
+      .app;
+    app.registries.acr.tokenGeneration = tokenGeneration;
+    return config;
+  };
+  const entryOf = (config: Record<string, unknown>) => parseSettings(config).namespaces[0].registries[0];
+
+  it("takes 0 to 999, and sets it only when configured", () => {
+    assert.strictEqual("tokenGeneration" in entryOf(acrWith({}, ["app"])), false);
+    assert.strictEqual(entryOf(withGeneration(0)).tokenGeneration, 0);
+    assert.strictEqual(entryOf(withGeneration(999)).tokenGeneration, 999);
+  });
+
+  const cases: [unknown, string][] = [
+    [-1, "-1"],
+    [1000, "1000"],
+    [1.5, "1.5"],
+    ["2", '"2"'],
+  ];
+  for (const [value, shown] of cases) {
+    it(`refuses tokenGeneration ${shown}`, () => {
+      assert.deepStrictEqual(problemsOf(withGeneration(value)), [
+        `namespaces.app.registries.acr.tokenGeneration: expected a whole number from 0 to 999, got ${shown}; ` +
+          "raise it by one to replace this namespace's token",
+      ]);
     });
   }
 });

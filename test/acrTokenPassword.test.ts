@@ -1054,7 +1054,7 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       );
     });
 
-    it("what this program makes of the same change: delete, create (even with the stale snapshot), then a fresh verified password1", async () => {
+    it("a token deleted and created again under its name (even with the stale snapshot) gets a fresh verified password1", async () => {
       const client = await arm();
       const olds = await created({ tokenCreationDate: server.token(TOKEN_ID)!.creationDate });
       const snapshot = await client.tokens.get("rg-registry", "mycompany", "ns-team-a");
@@ -1065,8 +1065,8 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       assert.equal(rotated.activeSlot, "password2");
       forget();
 
-      // replaceOnChanges ["*"] with deleteBeforeReplace: azure-native deletes the token, then creates it. The
-      // engine applies ignoreChanges to the replacement's inputs as well, so the create may carry the snapshot.
+      // A same-name re-creation (deleteBeforeReplace before issue 16.7; a new generation now avoids it, see
+      // acrTokenGeneration.test.ts). The engine applies ignoreChanges to a same-URN replacement's inputs too.
       await client.tokens.beginDeleteAndWait("rg-registry", "mycompany", "ns-team-a", LRO);
       await client.tokens.beginCreateAndWait(
         "rg-registry",

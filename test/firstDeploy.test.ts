@@ -110,6 +110,45 @@ describe("first deploy with External Secrets (issue 8, item 4)", () => {
     ]);
   });
 
+  // Issue 16, item 3: the wait is what bounds a first rollout (ceil(N / --parallel) of them), so it is configurable.
+  for (const [seconds, minutes] of [
+    [60, "1"],
+    [600, "10"],
+    [3600, "60"],
+  ] as const) {
+    it(`waits externalSecrets.readyTimeoutSeconds (${seconds}) when set, and says so`, async () => {
+      const config = everything();
+      (config.externalSecrets as Record<string, unknown>).readyTimeoutSeconds = seconds;
+      const { result: run, messages } = await collectLog("info", () => runProgram(stackConfig(config)));
+      const es = run.recorder.find(EXTERNAL_SECRET, "team-b-eso-external-secret");
+      assert.strictEqual(es.inputs.metadata.annotations["pulumi.com/timeoutSeconds"], String(seconds));
+      assert.deepStrictEqual(messages, [
+        `ExternalSecret registry-access in team-b: \`up\` waits up to ${minutes} minutes for ESO to report it Ready. ` +
+          "On a first deploy Azure may take 10 minutes to let the namespace's identity read its vault secret.",
+      ]);
+    });
+  }
+
+  const refused = (shown: string) =>
+    `externalSecrets.readyTimeoutSeconds: expected a whole number of seconds from 60 to 3600, got ${shown}; ` +
+    "a first rollout waits at most ceil(namespaces / --parallel) times this for ESO";
+  for (const [value, shown] of [
+    [59, "59"],
+    [3601, "3601"],
+    [600.5, "600.5"],
+    ["600", '"600"'],
+  ] as const) {
+    it(`refuses externalSecrets.readyTimeoutSeconds ${shown} before declaring anything`, async () => {
+      const config = everything();
+      (config.externalSecrets as Record<string, unknown>).readyTimeoutSeconds = value;
+      const recorder = new Recorder();
+      await assert.rejects(runProgram(stackConfig(config), { recorder }), {
+        message: `1 problem in the registry-access configuration:\n  - ${refused(shown)}`,
+      });
+      assert.deepStrictEqual(recorder.resources, []);
+    });
+  }
+
   it("says nothing about waiting in a preview", async () => {
     const { messages } = await collectLog("info", () =>
       runProgram(stackConfig(everything()), { preview: true }),

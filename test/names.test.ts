@@ -8,6 +8,7 @@ import {
   fieldManager,
   isNamespaceName,
   isObjectName,
+  MAX_TOKEN_GENERATION,
   NAMESPACE_RULE,
   OBJECT_NAME_RULE,
 } from "../components/names";
@@ -124,6 +125,48 @@ describe("names", () => {
   it("derives readable ACR token names", () => {
     assert.strictEqual(acrTokenName("registry-access", "dev", "team-a"), "ra-dev-team-a-21b8bf09");
     assert.match(acrTokenName("registry-access", "prod", "production"), /^ra-prod-production-[0-9a-f]{8}$/);
+  });
+
+  // Issue 16, item 7: a new generation is a new name beside the old token; generation 0 is the name stacks had.
+  it("keeps generation 0 the name every stack had, and appends -g<n> to later generations", () => {
+    assert.strictEqual(acrTokenName("registry-access", "dev", "team-a", 0), "ra-dev-team-a-21b8bf09");
+    assert.strictEqual(acrTokenName("registry-access", "dev", "team-a", 1), "ra-dev-team-a-21b8bf09-g1");
+    assert.strictEqual(MAX_TOKEN_GENERATION, 999);
+    assert.strictEqual(
+      acrTokenName("registry-access", "dev", "team-a", MAX_TOKEN_GENERATION),
+      "ra-dev-team-a-21b8bf09-g999",
+    );
+  });
+
+  it("cuts the readable part to make room for the generation: exactly 50 characters at the longest inputs", () => {
+    const longest = acrTokenName("registry-access", stack100, namespace63, MAX_TOKEN_GENERATION);
+    assert.strictEqual(longest, "ra-sssssssssssssssssssssssssssssssss-03da2bc1-g999");
+    assert.strictEqual(longest.length, 50);
+    assert.match(longest, ACR_TOKEN_NAME);
+    // One more digit in the generation takes one more character off the readable part, never past 50.
+    const g9 = acrTokenName("registry-access", "dev", namespace63, 9);
+    const g10 = acrTokenName("registry-access", "dev", namespace63, 10);
+    assert.strictEqual(g9, "ra-dev-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn-b0b73e2c-g9");
+    assert.strictEqual(g10, "ra-dev-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnn-b0b73e2c-g10");
+    assert.deepStrictEqual([g9.length, g10.length], [50, 50]);
+  });
+
+  it("gives every generation of any namespace a valid name, unlike any other generation's or namespace's", () => {
+    fc.assert(
+      fc.property(
+        stackName,
+        namespaceName,
+        namespaceName,
+        fc.integer({ min: 0, max: MAX_TOKEN_GENERATION }),
+        fc.integer({ min: 0, max: MAX_TOKEN_GENERATION }),
+        (stack, a, b, g, h) => {
+          fc.pre(a !== b || g !== h);
+          const name = acrTokenName("p", stack, a, g);
+          return ACR_TOKEN_NAME.test(name) && name !== acrTokenName("p", stack, b, h);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it("gives any valid namespace and stack a valid ACR token name of at most 50 characters", () => {

@@ -356,7 +356,7 @@ describe("settings: messages a tired operator reads right", () => {
       `registries.acr.rotateAfterDay: unknown key; did you mean \`rotateAfterDays\`? ${acrKeys}`,
       "namespaces.team-a.label: unknown key; did you mean `labels`? allowed here: registries, serviceAccounts, " +
         "labels, annotations, extraImagePullSecrets, delivery",
-      "namespaces.team-a.registries.acr.repositorys: unknown key; did you mean `repositories`? allowed here: repositories, enabled",
+      "namespaces.team-a.registries.acr.repositorys: unknown key; did you mean `repositories`? allowed here: repositories, tokenGeneration, enabled",
       "namespaces.team-a.registries.acr.repositories: missing; list the repositories this namespace may pull " +
         "(names, or a prefix ending in /*)",
       'namespaces.team-a.registries.dockerhb: no registry "dockerhb" is defined under registries; ' +

@@ -221,6 +221,29 @@ describe("ACR workload identity (under mocks)", () => {
   });
 });
 
+describe("ACR workload identity: how long `up` waits for the generated Secret (issue 16, item 3)", () => {
+  for (const [readyTimeoutSeconds, expected] of [
+    [undefined, "1800"],
+    [900, "900"],
+  ] as const) {
+    it(`waits ${expected} s for each ExternalSecret (readyTimeoutSeconds ${readyTimeoutSeconds})`, async () => {
+      const config = wiConfig();
+      if (readyTimeoutSeconds !== undefined) {
+        (config.workloadIdentity as Record<string, unknown>).readyTimeoutSeconds = readyTimeoutSeconds;
+      }
+      const run = await runProgram(stackConfig(config), { stack: "dev" });
+      for (const ns of ["team-a", "team-b"]) {
+        const annotations = run.recorder.find(EXTERNAL_SECRET, `${ns}-wi-external-secret`).inputs.metadata
+          .annotations;
+        assert.deepStrictEqual(
+          [annotations["pulumi.com/waitFor"], annotations["pulumi.com/timeoutSeconds"]],
+          ["condition=Ready", expected],
+        );
+      }
+    });
+  }
+});
+
 describe("ACR workload identity: the registry's mode, checked before anything is declared", () => {
   async function refusal(properties: Record<string, unknown>): Promise<string> {
     try {

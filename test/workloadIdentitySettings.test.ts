@@ -82,6 +82,38 @@ describe("workload identity settings", () => {
     ]);
   });
 
+  it("takes readyTimeoutSeconds from 60 to 3600, set only when configured (issue 16, item 3)", () => {
+    const at = (readyTimeoutSeconds: unknown) =>
+      wiConfig({
+        workloadIdentity: { oidcIssuerUrl: ISSUER, identityResourceGroup: "g", readyTimeoutSeconds },
+      });
+    assert.strictEqual("readyTimeoutSeconds" in parseSettings(wiConfig()).workloadIdentity!, false);
+    assert.strictEqual(parseSettings(at(60)).workloadIdentity?.readyTimeoutSeconds, 60);
+    assert.strictEqual(parseSettings(at(3600)).workloadIdentity?.readyTimeoutSeconds, 3600);
+    for (const [value, shown] of [
+      [59, "59"],
+      [3601, "3601"],
+      [90.5, "90.5"],
+      ["900", '"900"'],
+    ] as const) {
+      assert.deepStrictEqual(problemsOf(at(value)), [
+        `workloadIdentity.readyTimeoutSeconds: expected a whole number of seconds from 60 to 3600, got ${shown}; ` +
+          "a first rollout waits at most ceil(namespaces / --parallel) times this for ESO",
+      ]);
+    }
+  });
+
+  it("refuses tokenGeneration on a workload-identity registry: it has no token (issue 16, item 7)", () => {
+    const config = wiConfig();
+    const app = (config.namespaces as Record<string, { registries: Record<string, Record<string, unknown>> }>)
+      .app;
+    app.registries.acr.tokenGeneration = 1;
+    assert.deepStrictEqual(problemsOf(config), [
+      'namespaces.app.registries.acr.tokenGeneration: registry "acr" uses auth workloadIdentity: there is no token ' +
+        "to replace; remove tokenGeneration",
+    ]);
+  });
+
   it("names a missing block with the registries and namespaces that need it", () => {
     assert.deepStrictEqual(problemsOf(wiConfig({ workloadIdentity: undefined })), [
       "workloadIdentity: missing; registries acr use auth workloadIdentity (namespaces app), which needs oidcIssuerUrl and identityResourceGroup",
@@ -96,7 +128,7 @@ describe("workload identity settings", () => {
         }),
       ),
       [
-        "workloadIdentity.extra: unknown key; allowed here: oidcIssuerUrl, identityResourceGroup, location, refreshInterval, apiVersion",
+        "workloadIdentity.extra: unknown key; allowed here: oidcIssuerUrl, identityResourceGroup, location, refreshInterval, apiVersion, readyTimeoutSeconds",
         'workloadIdentity.oidcIssuerUrl: expected an https:// URL, got "http://x"',
         "workloadIdentity.identityResourceGroup: missing; set the resource group where the per-namespace managed identities go",
         'workloadIdentity.location: expected an Azure region, got ""',

@@ -109,7 +109,7 @@ export function buildPlan(
       name: ns.name,
       delivery: ns.delivery,
       secretName: settings.secretName,
-      registries: ns.registries.map(({ registry, repositories }) =>
+      registries: ns.registries.map(({ registry, repositories, tokenGeneration }) =>
         registry.type === "acr" && registry.auth === "workloadIdentity"
           ? {
               id: registry.id,
@@ -131,7 +131,7 @@ export function buildPlan(
                 id: registry.id,
                 type: "acr" as const,
                 server: authsKey(registry.server),
-                username: acrTokenName(PROJECT, stack, ns.name),
+                username: acrTokenName(PROJECT, stack, ns.name, tokenGeneration),
                 password: "[generated]",
                 repositories,
               }

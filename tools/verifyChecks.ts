@@ -422,14 +422,14 @@ export function expectedFromStack(settings: Settings, stack: string, project = P
         .filter(
           ({ registry }) => (registry.type === "acr" && registry.auth === "workloadIdentity") === generated,
         )
-        .map(({ registry, repositories }) => ({
+        .map(({ registry, repositories, tokenGeneration }) => ({
           id: registry.id,
           type: registry.type,
           server: authsKey(registry.server),
           username: generated
             ? ACR_TOKEN_USER
             : registry.type === "acr"
-              ? acrTokenName(project, stack, ns.name)
+              ? acrTokenName(project, stack, ns.name, tokenGeneration)
               : registry.username,
           pullChecks: repositories.filter((r) => !r.includes("*")),
         }));

@@ -332,7 +332,7 @@ describe("settings: ACR registries", () => {
     assert.deepStrictEqual(
       problemsOf(acrOnly({}, { repositories: [42, "team*/*", "Team", "app", "app", "team*"], tag: 1 })),
       [
-        "namespaces.app.registries.acr.tag: unknown key; allowed here: repositories, enabled",
+        "namespaces.app.registries.acr.tag: unknown key; allowed here: repositories, tokenGeneration, enabled",
         "namespaces.app.registries.acr.repositories[0]: expected a repository name, got 42",
         "namespaces.app.registries.acr.repositories[1]: \"team*/*\": a '*' may only stand as a final '/*' (team-a/*)",
         'namespaces.app.registries.acr.repositories[2]: "Team" is not an ACR repository name: lowercase letters and ' +
@@ -593,7 +593,7 @@ describe("settings: externalSecrets", () => {
       problemsOf(esoRaw({ ...GOOD, vault: "x", keyVault: { ...GOOD.keyVault, tenant: "t" } })),
       [
         "externalSecrets.vault: unknown key; allowed here: keyVault, oidcIssuerUrl, refreshInterval, apiVersion, " +
-          "clusterSecretStore, identityResourceGroup, location",
+          "clusterSecretStore, identityResourceGroup, location, readyTimeoutSeconds",
         "externalSecrets.keyVault.tenant: unknown key; allowed here: name, resourceGroup",
       ],
     );
