@@ -1,8 +1,9 @@
 import * as azure from "@pulumi/azure-native";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { AcrTokenPassword } from "./acrTokenPassword";
 import { acrTokenName } from "./names";
-import { AcrRegistry } from "./settings";
+import { AcrRegistry, rotationSpreadDaysOf } from "./settings";
 
 /** The preview warns when the active password of a token expires within this many days. */
 export const EXPIRY_WARNING_DAYS = 14;
@@ -188,6 +189,17 @@ export class AcrPullToken extends pulumi.ComponentResource {
     if (registry.verification === "none") {
       pulumi.log.warn(noVerificationWarning(registry, args.namespace, tokenName), this);
     }
+    // The token's place in the rotation spread (docs/acr.md#rotation-spread): drawn once, kept in the state, and
+    // drawn again only for a new token identity or a new window.
+    const spreadDays = rotationSpreadDaysOf(registry);
+    const rotationOffset =
+      spreadDays > 0
+        ? new random.RandomInteger(
+            `${name}-rotation-offset`,
+            { min: 0, max: spreadDays * 24 - 1, keepers: { tokenId: token.id } },
+            child,
+          )
+        : undefined;
     const password = new AcrTokenPassword(
       `${name}-password`,
       {
@@ -205,6 +217,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
           : {}),
         registryId: registry.id,
         rotationTime,
+        ...(rotationOffset !== undefined ? { rotationOffsetHours: rotationOffset.result } : {}),
       },
       child,
     );
