@@ -125,7 +125,7 @@ export interface ArmServer {
   readonly throttled: (RecordedRequest & { readonly retryAfterSeconds: number })[];
   /** How many status polls answer InProgress before Succeeded (default 1). */
   pollsBeforeDone: number;
-  /** Forget recorded requests, issued passwords and scripted failures; registries and tokens stay. */
+  /** Forget recorded requests, issued passwords, scripted failures and the write throttle; registries and tokens stay. */
   reset(): void;
   /** Forget every registry and token. */
   resetResources(): void;
