@@ -237,7 +237,8 @@ export function parseTokenId(tokenId: string): ParsedTokenId | undefined {
  * the fleet's phases stay spread, and all tokens rotate equally often.
  */
 export function rotationDueHours(olds: AcrTokenPasswordOutputs, news: AcrTokenPasswordInputs): number {
-  const offset = news.rotationOffsetHours ?? 0;
+  // Unknown in a preview while the RandomInteger is new: decided without the spread until it is known.
+  const offset = typeof news.rotationOffsetHours === "number" ? news.rotationOffsetHours : 0;
   return news.rotateAfterDays * 24 - (olds.offsetApplied === offset ? 0 : offset);
 }
 

@@ -108,6 +108,9 @@ describe("rotation spread: the decision (pure, with a clock)", () => {
     assert.equal(rotationDueHours(state({ offsetApplied: 10 }), news()), 1440);
     assert.equal(rotationDueHours(state(), news()), 1440);
     assert.equal(rotationDueHours(state(), news({ rotationOffsetHours: 0 })), 1440);
+    // A preview with the RandomInteger not created yet: its result is unknown, decided as no spread.
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as unknown as number;
+    assert.equal(rotationDueHours(state(), news({ rotationOffsetHours: unknown })), 1440);
     assert.equal(
       rotationReason(state(), news({ rotationOffsetHours: 0 }), hoursAfter(START, 1440)),
       "the active password is older than 60 days",
@@ -239,12 +242,10 @@ describe("rotation spread against the local ARM server, with a clock", () => {
     await server.close();
   });
 
-  /** 12 tokens created at START, then `up` at 00:00 every day for 40 days; the days each token rotated. */
-  async function dailyRuns(offsets: readonly (number | undefined)[]): Promise<number[][]> {
-    server.reset();
-    server.resetResources();
-    server.createRegistry(REGISTRY_ID);
-    const provider = makeAcrTokenPasswordProvider({
+  function providerAt(): Required<
+    pulumi.dynamic.ResourceProvider<AcrTokenPasswordInputs, AcrTokenPasswordOutputs>
+  > {
+    return makeAcrTokenPasswordProvider({
       credential: {
         getToken: async () => ({ token: TEST_BEARER_TOKEN, expiresOnTimestamp: Date.now() + HOUR_MS }),
       },
@@ -253,6 +254,42 @@ describe("rotation spread against the local ARM server, with a clock", () => {
       pollIntervalMs: 1,
       tlsCa: server.caPem,
     }) as Required<pulumi.dynamic.ResourceProvider<AcrTokenPasswordInputs, AcrTokenPasswordOutputs>>;
+  }
+
+  it("the provider records the applied offset on an age-based rotation and keeps it through an update that rotates nothing", async () => {
+    server.reset();
+    server.resetResources();
+    server.createRegistry(REGISTRY_ID);
+    const provider = providerAt();
+    const input: AcrTokenPasswordInputs = {
+      ...news({ armEndpoint: server.endpoint, rotationOffsetHours: 30 }),
+      verification: "none",
+    };
+    server.createToken(input.tokenId, SCOPE_MAP_ID);
+    clock = START;
+    const created = (await provider.create(input)).outs as AcrTokenPasswordOutputs;
+    assert.equal(created.offsetApplied, undefined);
+    assert.equal(created.rotationOffsetHours, 30);
+    clock = hoursAfter(START, 1440 - 30);
+    const rotated = (await provider.update(input.tokenId, created, input)).outs as AcrTokenPasswordOutputs;
+    assert.equal(rotated.activeSlot, "password2");
+    assert.equal(rotated.offsetApplied, 30);
+    const changed = { ...input, verificationTimeoutSeconds: 60 };
+    const kept = (await provider.update(input.tokenId, rotated, changed)).outs as AcrTokenPasswordOutputs;
+    assert.deepEqual(kept, { ...rotated, verificationTimeoutSeconds: 60 });
+    const forced = { ...input, forceRotation: "now" };
+    const again = (await provider.update(input.tokenId, kept, forced)).outs as AcrTokenPasswordOutputs;
+    assert.equal(again.activeSlot, "password1");
+    assert.equal("offsetApplied" in again, false);
+    assert.equal(server.issued.length, 3);
+  });
+
+  /** 12 tokens created at START, then `up` at 00:00 every day for 40 days; the days each token rotated. */
+  async function dailyRuns(offsets: readonly (number | undefined)[]): Promise<number[][]> {
+    server.reset();
+    server.resetResources();
+    server.createRegistry(REGISTRY_ID);
+    const provider = providerAt();
     const inputs = offsets.map((rotationOffsetHours, i): AcrTokenPasswordInputs => ({
       ...news({ tokenId: `${REGISTRY_ID}/tokens/ns-${i}`, armEndpoint: server.endpoint }),
       passwordLifetimeDays: 14,
