@@ -197,8 +197,8 @@ export function retryAfterMsOf(
     ["x-ms-retry-after-ms", 1],
     ["retry-after", 1000],
   ] as const) {
-    const value = Number(header(name) ?? "");
-    if ((header(name) ?? "").trim() !== "" && Number.isFinite(value)) return value * factor;
+    const raw = header(name);
+    if (raw && !Number.isNaN(Number(raw))) return Number(raw) * factor;
   }
   const date = Date.parse(header("retry-after") ?? "");
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;

@@ -9,6 +9,7 @@ import {
   IMPORT_REFUSAL,
   makeAcrTokenPasswordProvider,
   parseTokenId,
+  retryAfterMsOf,
   THROTTLE_WAIT_LIMIT_MS,
   type AcrTokenPasswordInputs,
   type AcrTokenPasswordOutputs,
@@ -507,6 +508,26 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
   });
 
   describe("under ARM's write throttling (issue 17, item 6)", () => {
+    it("reads the wait a 429 or 503 asks for as the SDK's throttlingRetryStrategy does", () => {
+      const headers =
+        (h: Record<string, string>) =>
+        (name: string): string | undefined =>
+          h[name];
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after": "7" })), 7000);
+      assert.equal(retryAfterMsOf(503, headers({ "retry-after": "0" })), 0);
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after-ms": "250", "retry-after": "7" })), 250);
+      assert.equal(retryAfterMsOf(429, headers({ "x-ms-retry-after-ms": "300", "retry-after": "7" })), 300);
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after-ms": "", "retry-after": "2" })), 2000);
+      const inAMinute = new Date(Date.now() + 60_000).toUTCString();
+      const fromDate = retryAfterMsOf(429, headers({ "retry-after": inAMinute })) ?? NaN;
+      assert.ok(fromDate > 58_000 && fromDate <= 60_000, String(fromDate));
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after": new Date(0).toUTCString() })), 0);
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after": "soon" })), undefined);
+      assert.equal(retryAfterMsOf(429, headers({})), undefined);
+      assert.equal(retryAfterMsOf(500, headers({ "retry-after": "7" })), undefined);
+      assert.equal(retryAfterMsOf(200, headers({ "retry-after": "7" })), undefined);
+    });
+
     it("a write bucket: 429 SubscriptionRequestsThrottled with Retry-After; the SDK waits as asked and every password is generated", async () => {
       const tokens = ["ns-a", "ns-b", "ns-c", "ns-d"].map((t) => `${REGISTRY_ID}/tokens/${t}`);
       for (const id of tokens) server.createToken(id, SCOPE_MAP_ID);
