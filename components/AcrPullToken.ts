@@ -190,13 +190,23 @@ export class AcrPullToken extends pulumi.ComponentResource {
       pulumi.log.warn(noVerificationWarning(registry, args.namespace, tokenName), this);
     }
     // The token's place in the rotation spread (docs/acr.md#rotation-spread): drawn once, kept in the state, and
-    // drawn again only for a new token identity or a new window.
+    // drawn again only for a new token identity or a new window. The keepers are the parts of the token's ARM id
+    // the program knows, not `token.id`: that is unknown in a preview that replaces the token in place (same
+    // name, same id), which would show the offset as replaced too.
     const spreadDays = rotationSpreadDaysOf(registry);
     const rotationOffset =
       spreadDays > 0
         ? new random.RandomInteger(
             `${name}-rotation-offset`,
-            { min: 0, max: spreadDays * 24 - 1, keepers: { tokenId: token.id } },
+            {
+              min: 0,
+              max: spreadDays * 24 - 1,
+              keepers: {
+                resourceGroup: registry.resourceGroup,
+                registry: registry.registryName,
+                token: tokenName,
+              },
+            },
             child,
           )
         : undefined;

@@ -475,16 +475,13 @@ describe("rotationTimeOf", () => {
 
 describe("ACR rotation spread (under mocks; issue 17, item 6)", () => {
   const RANDOM = "random:index/randomInteger:RandomInteger";
-  const tokenIdOf = (ns: string): string =>
-    `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-registry/providers/Microsoft.ContainerRegistry/registries/mycompany/tokens/${acrTokenName("registry-access", "dev", ns)}`;
-
   function withRegistry(extra: Record<string, unknown>): Record<string, unknown> {
     const settings = acrSettings();
     const registries = settings.registries as Record<string, Record<string, unknown>>;
     return { ...settings, registries: { ...registries, acr: { ...registries.acr, ...extra } } };
   }
 
-  it("draws one offset per token in [0, 7 days) of hours, kept by the token's ARM id, and feeds it to the password", async () => {
+  it("draws one offset per token in [0, 7 days) of hours, kept by the token's identity, and feeds it to the password", async () => {
     const run = await runProgram(stackConfig(acrSettings()), {
       stack: "dev",
       state: (type, name) =>
@@ -492,7 +489,15 @@ describe("ACR rotation spread (under mocks; issue 17, item 6)", () => {
     });
     for (const ns of ["team-a", "team-b"]) {
       const offset = run.recorder.find(RANDOM, `${ns}-acr-rotation-offset`);
-      assert.deepStrictEqual(offset.inputs, { min: 0, max: 167, keepers: { tokenId: tokenIdOf(ns) } });
+      assert.deepStrictEqual(offset.inputs, {
+        min: 0,
+        max: 167,
+        keepers: {
+          resourceGroup: "rg-registry",
+          registry: "mycompany",
+          token: acrTokenName("registry-access", "dev", ns),
+        },
+      });
       assert.strictEqual(
         offset.parent,
         run.recorder.find("registry-access:index:AcrPullToken", `${ns}-acr`).urn,
