@@ -1,8 +1,9 @@
 import * as azure from "@pulumi/azure-native";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { AcrTokenPassword } from "./acrTokenPassword";
 import { acrTokenName } from "./names";
-import { AcrRegistry } from "./settings";
+import { AcrRegistry, rotationSpreadDaysOf } from "./settings";
 
 /** The preview warns when the active password of a token expires within this many days. */
 export const EXPIRY_WARNING_DAYS = 14;
@@ -202,6 +203,27 @@ export class AcrPullToken extends pulumi.ComponentResource {
     if (registry.verification === "none") {
       pulumi.log.warn(noVerificationWarning(registry, args.namespace, tokenName), this);
     }
+    // The token's place in the rotation spread (docs/acr.md#rotation-spread): drawn once, kept in the state, and
+    // drawn again only for a new token identity or a new window. The keepers are the parts of the token's ARM id
+    // the program knows, not `token.id`: that is unknown in a preview that replaces the token in place (same
+    // name, same id), which would show the offset as replaced too.
+    const spreadDays = rotationSpreadDaysOf(registry);
+    const rotationOffset =
+      spreadDays > 0
+        ? new random.RandomInteger(
+            `${name}-rotation-offset`,
+            {
+              min: 0,
+              max: spreadDays * 24 - 1,
+              keepers: {
+                resourceGroup: registry.resourceGroup,
+                registry: registry.registryName,
+                token: tokenName,
+              },
+            },
+            child,
+          )
+        : undefined;
     const password = new AcrTokenPassword(
       `${name}-password`,
       {
@@ -219,6 +241,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
           : {}),
         registryId: registry.id,
         rotationTime,
+        ...(rotationOffset !== undefined ? { rotationOffsetHours: rotationOffset.result } : {}),
       },
       child,
     );

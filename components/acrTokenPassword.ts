@@ -63,6 +63,14 @@ export interface AcrTokenPasswordArgs {
    * the provider's clock.
    */
   readonly rotationTime?: pulumi.Input<string>;
+  /**
+   * This token's place in the rotation spread, in hours: a stable random number in [0, spread window) kept in
+   * the state (a `random.RandomInteger` whose keepers are the token's identity). The first age-based rotation
+   * after it is set (or changed) comes this much before `rotateAfterDays`; later ones every `rotateAfterDays`,
+   * so tokens created the same day keep rotating on different days. Must be less than `rotateAfterDays` in
+   * hours. Absent: no spread.
+   */
+  readonly rotationOffsetHours?: pulumi.Input<number>;
 }
 
 /** The inputs as the provider receives them (resolved). */
@@ -80,6 +88,7 @@ export interface AcrTokenPasswordInputs {
   readonly verificationTimeoutSeconds?: number;
   readonly registryId?: string;
   readonly rotationTime?: string;
+  readonly rotationOffsetHours?: number;
 }
 
 /** The state: the inputs (so diff can compare them) plus the outputs. */
@@ -107,6 +116,12 @@ export interface AcrTokenPasswordOutputs extends AcrTokenPasswordInputs {
    * its check): why. The next `up` checks this password again instead of generating a new one.
    */
   readonly unverified?: string;
+  /**
+   * The `rotationOffsetHours` the active password's age already took in: set by an age-based rotation that used
+   * the offset; absent after a create and after a rotation for another reason (forceRotation, scope map, drift),
+   * so that the next age-based rotation applies the offset again.
+   */
+  readonly offsetApplied?: number;
 }
 
 export interface AcrTokenPasswordProviderOverrides {
@@ -124,6 +139,8 @@ export interface AcrTokenPasswordProviderOverrides {
   readonly pollIntervalMs?: number;
   /** Extra CA (PEM) the ARM client trusts instead of the public CAs: only for a test server with a self-signed certificate. */
   readonly tlsCa?: string;
+  /** The most one password's ARM calls wait for throttling in all (Retry-After). Defaults to THROTTLE_WAIT_LIMIT_MS. */
+  readonly throttleWaitLimitMs?: number;
 }
 
 export interface ParsedTokenId {
@@ -135,8 +152,12 @@ export interface ParsedTokenId {
 }
 
 type ArmSdk = typeof import("@azure/arm-containerregistry");
+type ThrottlePolicy = NonNullable<
+  NonNullable<ConstructorParameters<ArmSdk["ContainerRegistryManagementClient"]>[2]>["additionalPolicies"]
+>[number]["policy"];
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 /** How the Pulumi engine marks a value that is not known yet (preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const INPUT_KEYS = [
@@ -151,7 +172,37 @@ const INPUT_KEYS = [
   "tokenCreationDate",
   "verification",
   "verificationTimeoutSeconds",
+  "rotationOffsetHours",
 ] as const;
+
+/**
+ * The most the ARM calls for one password wait for throttling in all. The SDK's retry policy
+ * (@azure/core-rest-pipeline's throttlingRetryStrategy) retries a 429 or 503 up to 3 times, each after exactly the
+ * `Retry-After` ARM sent, with no cap of its own. ARM's token bucket refills 10 writes a second, so its Retry-After
+ * is seconds; this bounds a run against an answer of minutes or hours.
+ */
+export const THROTTLE_WAIT_LIMIT_MS = 300_000;
+
+/** The name of the error the throttle-wait limit throws (describeArmError explains it). */
+const THROTTLE_LIMIT_ERROR = "ThrottleWaitLimitExceeded";
+
+/** The wait a 429 or 503 asks for, in ms, read as the SDK's throttlingRetryStrategy reads it; else undefined. */
+export function retryAfterMsOf(
+  status: number,
+  header: (name: string) => string | undefined,
+): number | undefined {
+  if (status !== 429 && status !== 503) return undefined;
+  for (const [name, factor] of [
+    ["retry-after-ms", 1],
+    ["x-ms-retry-after-ms", 1],
+    ["retry-after", 1000],
+  ] as const) {
+    const raw = header(name);
+    if (raw && !Number.isNaN(Number(raw))) return Number(raw) * factor;
+  }
+  const date = Date.parse(header("retry-after") ?? "");
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
 
 /** The default of `verificationTimeoutSeconds`. */
 export const DEFAULT_VERIFICATION_TIMEOUT_SECONDS = 120;
@@ -179,23 +230,58 @@ export function parseTokenId(tokenId: string): ParsedTokenId | undefined {
   return { subscriptionId, resourceGroup, registryName, tokenName, registryId };
 }
 
+/**
+ * The age, in hours, at which the active password is due for an age-based rotation: `rotateAfterDays`, less the
+ * token's spread offset until an age-based rotation has taken that offset in (see `offsetApplied`). So a token's
+ * first rotation comes `rotationOffsetHours` early and every later one `rotateAfterDays` after the one before:
+ * the fleet's phases stay spread, and all tokens rotate equally often.
+ */
+export function rotationDueHours(olds: AcrTokenPasswordOutputs, news: AcrTokenPasswordInputs): number {
+  // Unknown in a preview while the RandomInteger is new: decided without the spread until it is known.
+  const offset = typeof news.rotationOffsetHours === "number" ? news.rotationOffsetHours : 0;
+  return news.rotateAfterDays * 24 - (olds.offsetApplied === offset ? 0 : offset);
+}
+
+/** A reason to rotate other than the password's age (drift, scope map, forceRotation, no creation time). */
+function reasonBesidesAge(olds: AcrTokenPasswordOutputs, news: AcrTokenPasswordInputs): string | undefined {
+  if (typeof olds.drift === "string" && olds.drift.length > 0) return olds.drift;
+  if (news.scopeMapId !== olds.scopeMapId) return "the scope map binding changed";
+  if (news.forceRotation !== undefined && news.forceRotation !== olds.forceRotation) {
+    return "forceRotation changed";
+  }
+  if (!Number.isFinite(Date.parse(olds.activeCreated)))
+    return "the active password has no valid creation time";
+  return undefined;
+}
+
 /** Why the next `up` must generate a new password, or undefined when it must not. Shared by diff and update. */
 export function rotationReason(
   olds: AcrTokenPasswordOutputs,
   news: AcrTokenPasswordInputs,
   now: Date,
 ): string | undefined {
-  if (typeof olds.drift === "string" && olds.drift.length > 0) return olds.drift;
-  if (news.scopeMapId !== olds.scopeMapId) return "the scope map binding changed";
-  if (news.forceRotation !== undefined && news.forceRotation !== olds.forceRotation) {
-    return "forceRotation changed";
-  }
-  const created = Date.parse(olds.activeCreated);
-  if (!Number.isFinite(created)) return "the active password has no valid creation time";
-  if (now.getTime() - created >= news.rotateAfterDays * DAY_MS) {
-    return `the active password is older than ${news.rotateAfterDays} days`;
+  const other = reasonBesidesAge(olds, news);
+  if (other !== undefined) return other;
+  const dueHours = rotationDueHours(olds, news);
+  if (now.getTime() - Date.parse(olds.activeCreated) >= dueHours * HOUR_MS) {
+    const early = news.rotateAfterDays * 24 - dueHours;
+    return (
+      `the active password is older than ${news.rotateAfterDays} days` +
+      (early === 0 ? "" : ` less this token's spread offset of ${early} hours`)
+    );
   }
   return undefined;
+}
+
+/**
+ * The `offsetApplied` of the state after a rotation: the token's offset when the rotation was the age-based one,
+ * else undefined, so that the next age-based rotation spreads again (after a forceRotation of every token, say).
+ */
+export function offsetAppliedAfterRotation(
+  olds: AcrTokenPasswordOutputs,
+  news: AcrTokenPasswordInputs,
+): number | undefined {
+  return reasonBesidesAge(olds, news) === undefined ? news.rotationOffsetHours : undefined;
 }
 
 /** Validation of known inputs; values still unknown in a preview are skipped. */
@@ -251,8 +337,9 @@ export function checkInputs(news: AcrTokenPasswordInputs): { property: string; r
     failures.push({ property: "passwordLifetimeDays", reason: "must be a number of days greater than 0" });
   }
   const rotate = news.rotateAfterDays;
+  const rotateOk = typeof rotate === "number" && Number.isFinite(rotate) && rotate > 0;
   if (known(rotate)) {
-    if (typeof rotate !== "number" || !Number.isFinite(rotate) || rotate <= 0) {
+    if (!rotateOk) {
       failures.push({ property: "rotateAfterDays", reason: "must be a number of days greater than 0" });
     } else if (lifetimeOk && rotate >= lifetime) {
       failures.push({
@@ -260,6 +347,24 @@ export function checkInputs(news: AcrTokenPasswordInputs): { property: string; r
         reason: `must be less than passwordLifetimeDays (${lifetime}), or the password expires before it is rotated`,
       });
     }
+  }
+  const offset = news.rotationOffsetHours;
+  if (
+    offset !== undefined &&
+    known(offset) &&
+    !(
+      typeof offset === "number" &&
+      Number.isInteger(offset) &&
+      offset >= 0 &&
+      (!rotateOk || offset < rotate * 24)
+    )
+  ) {
+    failures.push({
+      property: "rotationOffsetHours",
+      reason:
+        "must be a whole number of hours from 0 to less than rotateAfterDays in hours" +
+        (rotateOk ? ` (${rotate * 24})` : ""),
+    });
   }
   return failures;
 }
@@ -305,6 +410,15 @@ function armErrorParts(err: unknown): { said: string; status: number | undefined
 export function describeArmError(err: unknown, token: ParsedTokenId, slot: PasswordSlot): string {
   const { said, status } = armErrorParts(err);
   const what = `${slot} of ACR token ${token.tokenName} on registry ${token.registryName}`;
+  const limit = err as { name?: unknown; waitedMs?: number; askedMs?: number; limitMs?: number };
+  if (limit?.name === THROTTLE_LIMIT_ERROR) {
+    return (
+      `Azure throttled generating the ${what}: after waiting ${Math.round((limit.waitedMs ?? 0) / 1000)} s as ` +
+      `Retry-After asked, ARM asked for ${Math.round((limit.askedMs ?? 0) / 1000)} s more, past the ` +
+      `${Math.round((limit.limitMs ?? 0) / 1000)} s this provider waits for one password. The pull secret keeps its ` +
+      "password; run `pulumi up` again later (docs/acr.md, rotation spread)."
+    );
+  }
   switch (status) {
     case 403:
       return (
@@ -366,9 +480,37 @@ function armClient(
   const { ContainerRegistryManagementClient } = require("@azure/arm-containerregistry") as ArmSdk;
   const credential =
     overrides.credential ?? providerCredential(auth(), { credentialOptions: overrides.credentialOptions });
+  // Inside the SDK's retry loop ("perRetry"): every answer passes here before its retry policy waits on it.
+  const limitMs = overrides.throttleWaitLimitMs ?? THROTTLE_WAIT_LIMIT_MS;
+  let waitedMs = 0;
+  const throttleWaitLimit = {
+    name: "throttleWaitLimit",
+    sendRequest: async (
+      request: Parameters<ThrottlePolicy["sendRequest"]>[0],
+      next: Parameters<ThrottlePolicy["sendRequest"]>[1],
+    ) => {
+      const response = await next(request);
+      const askedMs = retryAfterMsOf(response.status, (name) => response.headers.get(name));
+      if (askedMs === undefined) return response;
+      if (waitedMs + askedMs > limitMs) {
+        throw Object.assign(
+          new Error(`ARM asked to wait ${askedMs} ms more, past the limit of ${limitMs} ms`),
+          {
+            name: THROTTLE_LIMIT_ERROR,
+            waitedMs,
+            askedMs,
+            limitMs,
+          },
+        );
+      }
+      waitedMs += askedMs;
+      return response;
+    },
+  };
   return new ContainerRegistryManagementClient(credential, token.subscriptionId, {
     endpoint: (armEndpoint ?? auth().cloud.armEndpoint).replace(/\/+$/, ""),
     ...(overrides.tlsCa === undefined ? {} : { tlsOptions: { ca: overrides.tlsCa } }),
+    additionalPolicies: [{ policy: throttleWaitLimit, position: "perRetry" }],
   });
 }
 
@@ -652,6 +794,7 @@ export function makeAcrTokenPasswordProvider(
         password1Created: olds.password1Created ?? null,
         password2Created: olds.password2Created ?? null,
         drift: null,
+        offsetApplied: olds.offsetApplied,
       }) as unknown as AcrTokenPasswordOutputs;
       if (rotationReason(olds, news, decisionTime(news)) === undefined) {
         if (typeof olds.unverified !== "string") return { outs: kept };
@@ -683,15 +826,17 @@ export function makeAcrTokenPasswordProvider(
           : `The pull secret was left unchanged: it keeps ${olds.activeSlot}` +
               (oldExpiry === undefined ? "." : `, valid until ${oldExpiry}.`),
       );
+      const offsetApplied = offsetAppliedAfterRotation(olds, news);
       return {
-        outs: {
+        outs: withoutUndefined({
           ...kept,
+          offsetApplied,
           activeSlot: slot,
           password: generated.value,
           activeCreated: now.toISOString(),
           [`${slot}Expiry`]: generated.expiry,
           [`${slot}Created`]: generated.created,
-        },
+        }),
       };
     },
 

@@ -179,6 +179,17 @@ export const ROTATE_AFTER_DAYS = {
     "passwordLifetimeDays.",
 } as const satisfies IntegerSpec;
 
+export const ROTATION_SPREAD_DAYS = {
+  kind: "integer",
+  minimum: 0,
+  maximum: 1824,
+  default: 7,
+  description:
+    "Spreads this registry's token rotations over this many days before rotateAfterDays: each token draws a " +
+    "stable random offset (kept in the state), so tokens created the same day do not all rotate in the same " +
+    "`pulumi up`. At most half of rotateAfterDays; the default 7 is lowered to that. 0 turns the spread off.",
+} as const satisfies IntegerSpec;
+
 export const VERIFICATION = {
   kind: "string",
   enum: ["pull", "login", "none"],
@@ -214,6 +225,7 @@ export const ACR_REGISTRY = {
     registryName: ACR_NAME,
     passwordLifetimeDays: PASSWORD_LIFETIME_DAYS,
     rotateAfterDays: ROTATE_AFTER_DAYS,
+    rotationSpreadDays: ROTATION_SPREAD_DAYS,
     forceRotation: text("Any new value rotates every token of this registry on the next `pulumi up`."),
     auth: {
       kind: "string",

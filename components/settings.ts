@@ -22,6 +22,7 @@ import {
   REFRESH_INTERVAL,
   REPOSITORY,
   ROTATE_AFTER_DAYS,
+  ROTATION_SPREAD_DAYS,
   SECRET_NAME,
   SERVER,
   SERVICE_ACCOUNT,
@@ -68,6 +69,8 @@ export interface AcrRegistry {
   readonly registryName: string;
   readonly passwordLifetimeDays: number;
   readonly rotateAfterDays: number;
+  /** The rotation spread window in days. Set only when configured; see rotationSpreadDaysOf for the default. */
+  readonly rotationSpreadDays?: number;
   /** Any new value rotates every token of this registry on the next `pulumi up`. */
   readonly forceRotation?: string;
   /** Set when the registry is pulled through workload identity (no token, no password); absent for a token. */
@@ -368,6 +371,27 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
         "so that the old password is still valid when the new one takes over",
     );
   }
+  let rotationSpreadDays: number | undefined;
+  if (raw.rotationSpreadDays !== undefined) {
+    rotationSpreadDays = problems.days(
+      `${path}.rotationSpreadDays`,
+      raw.rotationSpreadDays,
+      ROTATION_SPREAD_DAYS,
+    );
+    if (
+      rotationSpreadDays !== undefined &&
+      rotateAfterDays !== undefined &&
+      rotationSpreadDays * 2 > rotateAfterDays
+    ) {
+      problems.add(
+        `${path}.rotationSpreadDays`,
+        `${rotationSpreadDays} is more than half of rotateAfterDays (${rotateAfterDays}): a token's first rotation ` +
+          "comes up to rotationSpreadDays early, and no token may rotate twice within one spread; set at most " +
+          `${Math.floor(rotateAfterDays / 2)}, or raise rotateAfterDays`,
+      );
+      rotationSpreadDays = undefined;
+    }
+  }
   let forceRotation: string | undefined;
   if (raw.forceRotation !== undefined) {
     forceRotation = problems.string(`${path}.forceRotation`, raw.forceRotation, "any new string, a date say");
@@ -381,6 +405,7 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
     passwordLifetimeDays === undefined ||
     rotateAfterDays === undefined ||
     rotateAfterDays >= passwordLifetimeDays ||
+    (raw.rotationSpreadDays !== undefined && rotationSpreadDays === undefined) ||
     auth === undefined
   ) {
     return undefined;
@@ -393,10 +418,24 @@ function readAcrRegistry(problems: Problems, path: string, id: string, raw: Raw)
     registryName,
     passwordLifetimeDays,
     rotateAfterDays,
+    ...(rotationSpreadDays !== undefined ? { rotationSpreadDays } : {}),
     ...(forceRotation !== undefined ? { forceRotation } : {}),
     ...(auth === "workloadIdentity" ? { auth } : {}),
     ...verification,
   };
+}
+
+/**
+ * The registry's rotation spread window in days: as configured, else 7 (ROTATION_SPREAD_DAYS' default) or half of
+ * rotateAfterDays when that is less, so the default always fits.
+ */
+export function rotationSpreadDaysOf(
+  registry: Pick<AcrRegistry, "rotateAfterDays" | "rotationSpreadDays">,
+): number {
+  return (
+    registry.rotationSpreadDays ??
+    Math.min(ROTATION_SPREAD_DAYS.default, Math.floor(registry.rotateAfterDays / 2))
+  );
 }
 
 /** `verification` and `verificationTimeoutSeconds`, each only when set; undefined when either is invalid. */

@@ -8,7 +8,7 @@ import {
   verifiableRepository,
 } from "../components/AcrPullToken";
 import { acrTokenName } from "../components/names";
-import { parseSettings } from "../components/settings";
+import { parseSettings, rotationSpreadDaysOf, type AcrRegistry } from "../components/settings";
 import { acrSettings, CANARY, problemsOf } from "./support/fixtures";
 import { captureRegistrationOptions } from "./support/registrationOptions";
 import { collectWarnings } from "./support/warnings";
@@ -589,4 +589,86 @@ describe("ACR token generation settings (issue 16, item 7)", () => {
       ]);
     });
   }
+});
+
+describe("ACR rotation spread (under mocks; issue 17, item 6)", () => {
+  const RANDOM = "random:index/randomInteger:RandomInteger";
+  function withRegistry(extra: Record<string, unknown>): Record<string, unknown> {
+    const settings = acrSettings();
+    const registries = settings.registries as Record<string, Record<string, unknown>>;
+    return { ...settings, registries: { ...registries, acr: { ...registries.acr, ...extra } } };
+  }
+
+  it("draws one offset per token in [0, 7 days) of hours, kept by the token's identity, and feeds it to the password", async () => {
+    const run = await runProgram(stackConfig(acrSettings()), {
+      stack: "dev",
+      state: (type, name) =>
+        type === RANDOM && name === "team-a-acr-rotation-offset" ? { result: 42 } : undefined,
+    });
+    for (const ns of ["team-a", "team-b"]) {
+      const offset = run.recorder.find(RANDOM, `${ns}-acr-rotation-offset`);
+      assert.deepStrictEqual(offset.inputs, {
+        min: 0,
+        max: 167,
+        keepers: {
+          resourceGroup: "rg-registry",
+          registry: "mycompany",
+          token: acrTokenName("registry-access", "dev", ns),
+        },
+      });
+      assert.strictEqual(
+        offset.parent,
+        run.recorder.find("registry-access:index:AcrPullToken", `${ns}-acr`).urn,
+      );
+    }
+    assert.strictEqual(run.recorder.find(PASSWORD, "team-a-acr-password").inputs.rotationOffsetHours, 42);
+    assert.strictEqual(run.recorder.ofType(RANDOM).length, 2);
+  });
+
+  it("validates rotationSpreadDays: whole days, at most half of rotateAfterDays, with the fix in the message", () => {
+    assert.deepStrictEqual(problemsOf(acrWith({ rotationSpreadDays: 31 }, ["app"])), [
+      "registries.acr.rotationSpreadDays: 31 is more than half of rotateAfterDays (60): a token's first rotation " +
+        "comes up to rotationSpreadDays early, and no token may rotate twice within one spread; set at most 30, " +
+        "or raise rotateAfterDays",
+    ]);
+    assert.deepStrictEqual(problemsOf(acrWith({ rotateAfterDays: 9, rotationSpreadDays: 5 }, ["app"])), [
+      "registries.acr.rotationSpreadDays: 5 is more than half of rotateAfterDays (9): a token's first rotation " +
+        "comes up to rotationSpreadDays early, and no token may rotate twice within one spread; set at most 4, " +
+        "or raise rotateAfterDays",
+    ]);
+    assert.deepStrictEqual(problemsOf(acrWith({ rotationSpreadDays: -1 }, ["app"])), [
+      "registries.acr.rotationSpreadDays: expected a whole number of days from 0 to 1824, got -1",
+    ]);
+    assert.deepStrictEqual(problemsOf(acrWith({ rotationSpreadDays: 1.5 }, ["app"])), [
+      "registries.acr.rotationSpreadDays: expected a whole number of days from 0 to 1824, got 1.5",
+    ]);
+    assert.strictEqual(
+      (parseSettings(acrWith({ rotationSpreadDays: 30 }, ["app"])).registries.acr as AcrRegistry)
+        .rotationSpreadDays,
+      30,
+    );
+    assert.strictEqual(
+      (parseSettings(acrWith({ rotationSpreadDays: 0 }, ["app"])).registries.acr as AcrRegistry)
+        .rotationSpreadDays,
+      0,
+    );
+    assert.strictEqual(rotationSpreadDaysOf({ rotateAfterDays: 60 }), 7);
+    assert.strictEqual(rotationSpreadDaysOf({ rotateAfterDays: 14 }), 7);
+    assert.strictEqual(rotationSpreadDaysOf({ rotateAfterDays: 13 }), 6);
+    assert.strictEqual(rotationSpreadDaysOf({ rotateAfterDays: 1 }), 0);
+    assert.strictEqual(rotationSpreadDaysOf({ rotateAfterDays: 60, rotationSpreadDays: 0 }), 0);
+  });
+
+  it("takes the window from rotationSpreadDays, at most half of rotateAfterDays by default, and 0 draws nothing", async () => {
+    const wide = await runProgram(stackConfig(withRegistry({ rotationSpreadDays: 30 })), { stack: "dev" });
+    assert.strictEqual(wide.recorder.find(RANDOM, "team-b-acr-rotation-offset").inputs.max, 719);
+    const short = await runProgram(stackConfig(withRegistry({ rotateAfterDays: 9 })), { stack: "dev" });
+    assert.strictEqual(short.recorder.find(RANDOM, "team-b-acr-rotation-offset").inputs.max, 95);
+    const none = await runProgram(stackConfig(withRegistry({ rotationSpreadDays: 0 })), { stack: "dev" });
+    assert.deepStrictEqual(none.recorder.ofType(RANDOM), []);
+    assert.strictEqual(
+      "rotationOffsetHours" in none.recorder.find(PASSWORD, "team-b-acr-password").inputs,
+      false,
+    );
+  });
 });

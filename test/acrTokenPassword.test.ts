@@ -9,8 +9,11 @@ import {
   IMPORT_REFUSAL,
   makeAcrTokenPasswordProvider,
   parseTokenId,
+  retryAfterMsOf,
+  THROTTLE_WAIT_LIMIT_MS,
   type AcrTokenPasswordInputs,
   type AcrTokenPasswordOutputs,
+  type AcrTokenPasswordProviderOverrides,
 } from "../components/acrTokenPassword";
 import type { LoginCheck, RegistryLogin } from "../components/registryHandshake";
 import { startArmServer, TEST_BEARER_TOKEN, type ArmServer } from "./support/armServer";
@@ -107,7 +110,12 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     server.resetResources();
     server.createRegistry(REGISTRY_ID);
     server.createToken(TOKEN_ID, SCOPE_MAP_ID);
-    provider = makeAcrTokenPasswordProvider({
+    provider = makeProvider();
+  });
+
+  /** The provider of these tests: the test credential, clock, verifier and CA, and `extra`. */
+  function makeProvider(extra: Partial<AcrTokenPasswordProviderOverrides> = {}): Provider {
+    return makeAcrTokenPasswordProvider({
       credential: {
         getToken: async () => {
           getTokenCalls += 1;
@@ -121,8 +129,9 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
       },
       pollIntervalMs: 1,
       tlsCa: server.caPem,
+      ...extra,
     }) as Provider;
-  });
+  }
 
   it("create generates password1 expiring after the lifetime, verifies it and returns the state", async () => {
     const result = await provider.create(inputs());
@@ -496,6 +505,99 @@ describe("AcrTokenPassword provider against a local ARM server", () => {
     });
     assert.equal(posts(), 4);
     assert.equal(server.issued.length, 0);
+  });
+
+  describe("under ARM's write throttling (issue 17, item 6)", () => {
+    it("reads the wait a 429 or 503 asks for as the SDK's throttlingRetryStrategy does", () => {
+      const headers =
+        (h: Record<string, string>) =>
+        (name: string): string | undefined =>
+          h[name];
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after": "7" })), 7000);
+      assert.equal(retryAfterMsOf(503, headers({ "retry-after": "0" })), 0);
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after-ms": "250", "retry-after": "7" })), 250);
+      assert.equal(retryAfterMsOf(429, headers({ "x-ms-retry-after-ms": "300", "retry-after": "7" })), 300);
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after-ms": "", "retry-after": "2" })), 2000);
+      const inAMinute = new Date(Date.now() + 60_000).toUTCString();
+      const fromDate = retryAfterMsOf(429, headers({ "retry-after": inAMinute })) ?? NaN;
+      assert.ok(fromDate > 58_000 && fromDate <= 60_000, String(fromDate));
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after": new Date(0).toUTCString() })), 0);
+      assert.equal(retryAfterMsOf(429, headers({ "retry-after": "soon" })), undefined);
+      assert.equal(retryAfterMsOf(429, headers({})), undefined);
+      assert.equal(retryAfterMsOf(500, headers({ "retry-after": "7" })), undefined);
+      assert.equal(retryAfterMsOf(200, headers({ "retry-after": "7" })), undefined);
+    });
+
+    it("a write bucket: 429 SubscriptionRequestsThrottled with Retry-After; the SDK waits as asked and every password is generated", async () => {
+      const tokens = ["ns-a", "ns-b", "ns-c", "ns-d"].map((t) => `${REGISTRY_ID}/tokens/${t}`);
+      for (const id of tokens) server.createToken(id, SCOPE_MAP_ID);
+      server.throttleWrites({ bucketSize: 2, refillPerSecond: 2 });
+      const started = Date.now();
+      const results = await Promise.all(tokens.map((tokenId) => provider.create(inputs({ tokenId }))));
+      const took = Date.now() - started;
+
+      assert.deepEqual(
+        results.map((r) => r.outs?.password),
+        tokens.map((id) => server.issued.find((p) => p.tokenId === id)?.value),
+      );
+      assert.equal(server.issued.length, 4);
+      // Two writes fit the bucket; the other two waited the 1 s ARM asked for, once each.
+      assert.deepEqual(
+        server.throttled.map((r) => [r.method, r.path, r.retryAfterSeconds]),
+        [
+          ["POST", GENERATE_PATH, 1],
+          ["POST", GENERATE_PATH, 1],
+        ],
+      );
+      assert.ok(took >= 1000 && took < 10_000, `took ${took} ms`);
+    });
+
+    it("a Retry-After past the wait limit fails at once, naming what was waited and the limit", async () => {
+      server.failNext({
+        status: 429,
+        code: "TooManyRequests",
+        message: "Too many requests.",
+        retryAfterSeconds: 3600,
+      });
+      const started = Date.now();
+      await assert.rejects(provider.create(inputs()), {
+        message:
+          "Azure throttled generating the password1 of ACR token ns-team-a on registry mycompany: after waiting 0 s " +
+          "as Retry-After asked, ARM asked for 3600 s more, past the 300 s this provider waits for one password. " +
+          "The pull secret keeps its password; run `pulumi up` again later (docs/acr.md, rotation spread).",
+      });
+      assert.ok(Date.now() - started < 5000);
+      assert.equal(posts(), 1);
+      assert.equal(THROTTLE_WAIT_LIMIT_MS, 300_000);
+    });
+
+    it("the waits of one password add up to at most the limit: a wait that reaches it exactly is still made", async () => {
+      provider = makeProvider({ throttleWaitLimitMs: 2000 });
+      const throttle = {
+        status: 429,
+        code: "TooManyRequests",
+        message: "Too many requests.",
+        retryAfterSeconds: 1,
+      };
+      server.failNext(throttle, 2);
+      const result = await provider.create(inputs());
+      assert.equal(result.outs?.password, server.issued[0].value);
+      assert.equal(posts(), 3);
+
+      forget();
+      server.resetResources();
+      server.createRegistry(REGISTRY_ID);
+      server.createToken(TOKEN_ID, SCOPE_MAP_ID);
+      server.failNext(throttle, 3);
+      await assert.rejects(provider.create(inputs()), {
+        message:
+          "Azure throttled generating the password1 of ACR token ns-team-a on registry mycompany: after waiting 2 s " +
+          "as Retry-After asked, ARM asked for 1 s more, past the 2 s this provider waits for one password. " +
+          "The pull secret keeps its password; run `pulumi up` again later (docs/acr.md, rotation spread).",
+      });
+      assert.equal(posts(), 3);
+      assert.equal(server.issued.length, 0);
+    });
   });
 
   it("delete calls nothing", async () => {

@@ -39,17 +39,17 @@ describe("npm run plan", () => {
     assert.strictEqual(
       text,
       [
-        "stack dev: 2 namespaces, 18 resources in all",
+        "stack dev: 2 namespaces, 20 resources in all",
         "",
         "development",
-        "  delivery direct, secret regcred, 8 resources",
+        "  delivery direct, secret regcred, 9 resources",
         "  registries:",
         "    https://index.docker.io/v1/  (dockerhub, static) user mycompany-ci, password missing",
         "    mycompany.azurecr.io  (mycompany, acr) token ra-dev-development-f215469e, repositories: webapp, dev/*",
         "  service accounts: default (patched)",
         "",
         "staging",
-        "  delivery direct, secret regcred, 9 resources",
+        "  delivery direct, secret regcred, 10 resources",
         "  registries:",
         "    https://index.docker.io/v1/  (dockerhub, static) user mycompany-ci, password missing",
         "    gcr.io  (gcr, static) user _json_key, password missing",
@@ -63,9 +63,9 @@ describe("npm run plan", () => {
     const file = readStackFile(stackFilePath(ROOT, "prod"), { placeholders: true });
     const run = await runProgram(file.config, { stack: "prod" });
     const plan = buildPlan("prod", parseSettings(file.settings), run.recorder, {});
-    // component, namespace, secret, 2 service accounts, token component, scope map, token, password
-    assert.strictEqual(plan.namespaces[0].resources, 9);
-    assert.strictEqual(plan.resources, 10); // + the Kubernetes provider
+    // component, namespace, secret, 2 service accounts, token component, scope map, token, rotation offset, password
+    assert.strictEqual(plan.namespaces[0].resources, 10);
+    assert.strictEqual(plan.resources, 11); // + the Kubernetes provider
   });
 
   it("as a command: --json for prod on a fresh checkout, exit 0", () => {
@@ -251,22 +251,22 @@ describe("npm run plan", () => {
     assert.deepStrictEqual(await planInProcess(["--stack", "merge", "--project-dir", dir]), {
       status: 0,
       stdout: [
-        "stack merge: 3 namespaces, 28 resources in all",
+        "stack merge: 3 namespaces, 31 resources in all",
         "",
         "qa",
-        "  delivery direct, secret regcred, 9 resources",
+        "  delivery direct, secret regcred, 10 resources",
         "  registries:",
         "    othercompany.azurecr.io  (other, acr) token ra-merge-qa-8caa5dcf, repositories: qa/*",
         "  service accounts: default (patched), builder (created)",
         "",
         "team-a",
-        "  delivery direct, secret regcred, 9 resources",
+        "  delivery direct, secret regcred, 10 resources",
         "  registries:",
         "    mycompany.azurecr.io  (acr, acr) token ra-merge-team-a-1e5f38ce, repositories: team-a/*",
         "  service accounts: default (patched), builder (created)",
         "",
         "team-b",
-        "  delivery direct, secret regcred, 9 resources",
+        "  delivery direct, secret regcred, 10 resources",
         "  registries:",
         "    mycompany.azurecr.io  (acr, acr) token ra-merge-team-b-f4a909ce, repositories: team-a/*",
         "  service accounts: default (patched), builder (created)",
@@ -279,7 +279,7 @@ describe("npm run plan", () => {
     setStackFileSource(() => ({ name: "Pulumi.merge.yaml", config: readStackFile(file).config }));
     try {
       const run = await runProgram(stackConfig(MERGE_KEYS_SETTINGS), { stack: "merge" });
-      assert.strictEqual(run.recorder.resources.length, 28);
+      assert.strictEqual(run.recorder.resources.length, 31);
       assert.deepStrictEqual(
         run.recorder
           .ofType("kubernetes:core/v1:Namespace")

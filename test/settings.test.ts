@@ -346,7 +346,7 @@ describe("settings: messages a tired operator reads right", () => {
     const known =
       "known keys: registries, namespaces, namespaceDefaults, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
     const acrKeys =
-      "allowed here: type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation, auth, " +
+      "allowed here: type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, rotationSpreadDays, forceRotation, auth, " +
       "verification, verificationTimeoutSeconds";
     assert.deepStrictEqual(problemsOf(raw), [
       `namespace: unknown key registry-access:namespace; did you mean \`namespaces\`? ${known}`,

@@ -143,6 +143,13 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         password2Expiry: null,
       };
     }
+    case "random:index/randomInteger:RandomInteger": {
+      // A stable number in [min, max] drawn from the name, as the provider keeps one in the state.
+      const [min, max] = [Number(inputs.min), Number(inputs.max)];
+      let hash = 0;
+      for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+      return { result: min + (hash % (max - min + 1)) };
+    }
     case "azure-native:keyvault:Secret":
       return {
         id: `/subscriptions/${sub}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${inputs.vaultName}/secrets/${inputs.secretName}`,

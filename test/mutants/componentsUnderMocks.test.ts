@@ -147,7 +147,7 @@ describe("AcrPullToken: arguments the settings never produce, what its password 
     });
   });
 
-  it("registers its three children under itself; passes forceRotation and a repository to verify on only when there are some", async () => {
+  it("registers its four children under itself; passes forceRotation and a repository to verify on only when there are some", async () => {
     const run = await declared(() => {
       new AcrPullToken("forced", {
         ...args,
@@ -166,7 +166,7 @@ describe("AcrPullToken: arguments the settings never produce, what its password 
         .filter((r) => r.parent === component)
         .map((r) => r.name)
         .sort(),
-      ["forced-password", "forced-scope-map", "forced-token"],
+      ["forced-password", "forced-rotation-offset", "forced-scope-map", "forced-token"],
     );
   });
 

@@ -19,7 +19,7 @@ import { CANARY, problemsOf, staticSettings } from "../support/fixtures";
 const KNOWN_KEYS =
   "registries, namespaces, namespaceDefaults, secretName, delivery, externalSecrets, workloadIdentity, monitoring";
 const ACR_KEYS =
-  "type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, forceRotation, auth, " +
+  "type, server, resourceGroup, registryName, passwordLifetimeDays, rotateAfterDays, rotationSpreadDays, forceRotation, auth, " +
   "verification, verificationTimeoutSeconds";
 
 function withNamespace(

@@ -24,13 +24,24 @@
  *   The codes (`ResourceNotFound`, `ParentResourceNotFound`) are ARM's usual ones, not checked against ACR; the
  *   provider relies on the status only.
  *
+ * - Write throttling, when `throttleWrites` turns it on: ARM's token bucket per subscription, as documented since
+ *   2024 (https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/request-limits-and-throttling:
+ *   subscription writes, bucket 200, refill 10 a second, per region, principal and operation type; the 2024
+ *   announcement https://azure.microsoft.com/en-us/updates/azure-resource-manager-throttling/). Every write (a
+ *   POST, PUT or PATCH) takes a token; with none left it is answered 429 with `Retry-After` in whole seconds,
+ *   the time until the next token, and a request sent before then is refused again with a new value (same page).
+ *   Every write answer carries `x-ms-ratelimit-remaining-subscription-writes`. The error code
+ *   `SubscriptionRequestsThrottled` and its message follow a real answer quoted in MicrosoftDocs/azure-docs issue
+ *   105248; the exact wording differs.
+ *
  * Not modeled (a green test proves nothing about them): token `PATCH` (`tokens.update`); the token and registry
  * long-running states (every write succeeds at once, `provisioningState: Succeeded`); whether a PUT that names a
  * slot with another `creationTime` or `expiry` keeps it (here: kept, matched by name); whether a PUT that creates
  * a token and names slots generates them (here: no; the sources above cover a create without credentials and the
  * read-only `value`, not this case); what ARM answers generateCredentials for a token that does not exist (here:
  * 404 `ResourceNotFound`); certificates; scope map existence; registry PUT/DELETE over HTTP (tests re-create a
- * registry with `deleteRegistry`/`createRegistry`); throttling beyond scripted failures; RBAC (any request with
+ * registry with `deleteRegistry`/`createRegistry`); read and delete throttling (their own buckets), the tenant,
+ * global (15 times a principal's) and region scopes of the bucket, and the resource provider's own limits; RBAC (any request with
  * the test bearer token is allowed).
  */
 import { execFileSync } from "node:child_process";
@@ -93,6 +104,12 @@ export interface TokenRecord {
   readonly passwords: readonly SlotRecord[];
 }
 
+/** ARM's write token bucket (see the file comment); ARM's own figures are 200 and 10. */
+export interface WriteThrottle {
+  readonly bucketSize: number;
+  readonly refillPerSecond: number;
+}
+
 export interface ArmServer {
   /** https://127.0.0.1:<port> */
   readonly endpoint: string;
@@ -102,9 +119,13 @@ export interface ArmServer {
   readonly issued: IssuedPassword[];
   /** Answer the next `times` requests of the failure's route with this error (queued after earlier scripts). */
   failNext(failure: ScriptedFailure, times?: number): void;
+  /** Throttle writes with this token bucket (per subscription; the bucket starts full), or stop (undefined). */
+  throttleWrites(throttle: WriteThrottle | undefined): void;
+  /** The requests the write bucket answered 429, with the Retry-After they got (seconds). */
+  readonly throttled: (RecordedRequest & { readonly retryAfterSeconds: number })[];
   /** How many status polls answer InProgress before Succeeded (default 1). */
   pollsBeforeDone: number;
-  /** Forget recorded requests, issued passwords and scripted failures; registries and tokens stay. */
+  /** Forget recorded requests, issued passwords, scripted failures and the write throttle; registries and tokens stay. */
   reset(): void;
   /** Forget every registry and token. */
   resetResources(): void;
@@ -213,6 +234,31 @@ export async function startArmServer(): Promise<ArmServer> {
   const state = {
     pollsBeforeDone: 1,
   };
+  const throttled: (RecordedRequest & { readonly retryAfterSeconds: number })[] = [];
+  let writeThrottle: WriteThrottle | undefined;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Take a write token of the subscription: undefined when taken, else the seconds until the next one. */
+  const takeWriteToken = (subscription: string): number | undefined => {
+    if (writeThrottle === undefined) return undefined;
+    const { bucketSize, refillPerSecond } = writeThrottle;
+    const now = Date.now();
+    const bucket = buckets.get(key(subscription)) ?? { tokens: bucketSize, at: now };
+    bucket.tokens = Math.min(bucketSize, bucket.tokens + ((now - bucket.at) / 1000) * refillPerSecond);
+    bucket.at = now;
+    buckets.set(key(subscription), bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return undefined;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerSecond));
+  };
+  const remainingWrites = (subscription: string): Record<string, string> => {
+    const bucket = buckets.get(key(subscription));
+    return writeThrottle === undefined || bucket === undefined
+      ? {}
+      : { "x-ms-ratelimit-remaining-subscription-writes": String(Math.floor(bucket.tokens)) };
+  };
 
   const nextFailure = (route: FailureRoute): ScriptedFailure | undefined => {
     const index = failures.findIndex((f) => (f.on ?? "generateCredentials") === route);
@@ -252,10 +298,23 @@ export async function startArmServer(): Promise<ArmServer> {
       }
       const apiVersion = url.searchParams.get("api-version") ?? undefined;
       const authorized = req.headers.authorization === `Bearer ${TEST_BEARER_TOKEN}`;
-      requests.push({ method: req.method ?? "", path: url.pathname, apiVersion, body, authorized });
+      const recorded: RecordedRequest = {
+        method: req.method ?? "",
+        path: url.pathname,
+        apiVersion,
+        body,
+        authorized,
+      };
+      requests.push(recorded);
+      const subscription = /^\/subscriptions\/([^/]+)\//i.exec(url.pathname)?.[1] ?? "";
+      const write = ["POST", "PUT", "PATCH"].includes(req.method ?? "");
 
       const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
-        res.writeHead(status, { "Content-Type": "application/json", ...headers });
+        res.writeHead(status, {
+          "Content-Type": "application/json",
+          ...(write ? remainingWrites(subscription) : {}),
+          ...headers,
+        });
         res.end(payload === undefined ? "" : JSON.stringify(payload));
       };
       const sendError = (e: { status: number; body: unknown }, headers?: Record<string, string>): void =>
@@ -276,6 +335,19 @@ export async function startArmServer(): Promise<ArmServer> {
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required.",
           ),
+        );
+      }
+
+      const waitSeconds = authorized && apiVersion && write ? takeWriteToken(subscription) : undefined;
+      if (waitSeconds !== undefined) {
+        throttled.push({ ...recorded, retryAfterSeconds: waitSeconds });
+        return sendError(
+          armError(
+            429,
+            "SubscriptionRequestsThrottled",
+            `Number of 'write' requests for subscription '${subscription}' exceeded. Please try again after '${waitSeconds}' seconds.`,
+          ),
+          { "Retry-After": String(waitSeconds) },
         );
       }
 
@@ -440,6 +512,11 @@ export async function startArmServer(): Promise<ArmServer> {
     caPem: cert,
     requests,
     issued,
+    throttled,
+    throttleWrites(throttle: WriteThrottle | undefined): void {
+      writeThrottle = throttle;
+      buckets.clear();
+    },
     failNext(failure: ScriptedFailure, times = 1): void {
       for (let i = 0; i < times; i++) failures.push(failure);
     },
@@ -454,6 +531,9 @@ export async function startArmServer(): Promise<ArmServer> {
       issued.length = 0;
       failures.length = 0;
       operations.clear();
+      throttled.length = 0;
+      writeThrottle = undefined;
+      buckets.clear();
     },
     resetResources(): void {
       registries.clear();

@@ -34,9 +34,12 @@ var __importStar = (this && this.__importStar) || (function () {
     };
 })();
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.AcrTokenPassword = exports.acrTokenPasswordProvider = exports.IMPORT_REFUSAL = exports.DEFAULT_VERIFICATION_TIMEOUT_SECONDS = void 0;
+exports.AcrTokenPassword = exports.acrTokenPasswordProvider = exports.IMPORT_REFUSAL = exports.DEFAULT_VERIFICATION_TIMEOUT_SECONDS = exports.THROTTLE_WAIT_LIMIT_MS = void 0;
+exports.retryAfterMsOf = retryAfterMsOf;
 exports.parseTokenId = parseTokenId;
+exports.rotationDueHours = rotationDueHours;
 exports.rotationReason = rotationReason;
+exports.offsetAppliedAfterRotation = offsetAppliedAfterRotation;
 exports.checkInputs = checkInputs;
 exports.describeArmError = describeArmError;
 exports.describeReadError = describeReadError;
@@ -63,6 +66,7 @@ const pulumi = __importStar(require("@pulumi/pulumi"));
 const registryHandshake_1 = require("./registryHandshake");
 const azureAuth_1 = require("./azureAuth");
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 /** How the Pulumi engine marks a value that is not known yet (preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const INPUT_KEYS = [
@@ -77,7 +81,33 @@ const INPUT_KEYS = [
     "tokenCreationDate",
     "verification",
     "verificationTimeoutSeconds",
+    "rotationOffsetHours",
 ];
+/**
+ * The most the ARM calls for one password wait for throttling in all. The SDK's retry policy
+ * (@azure/core-rest-pipeline's throttlingRetryStrategy) retries a 429 or 503 up to 3 times, each after exactly the
+ * `Retry-After` ARM sent, with no cap of its own. ARM's token bucket refills 10 writes a second, so its Retry-After
+ * is seconds; this bounds a run against an answer of minutes or hours.
+ */
+exports.THROTTLE_WAIT_LIMIT_MS = 300_000;
+/** The name of the error the throttle-wait limit throws (describeArmError explains it). */
+const THROTTLE_LIMIT_ERROR = "ThrottleWaitLimitExceeded";
+/** The wait a 429 or 503 asks for, in ms, read as the SDK's throttlingRetryStrategy reads it; else undefined. */
+function retryAfterMsOf(status, header) {
+    if (status !== 429 && status !== 503)
+        return undefined;
+    for (const [name, factor] of [
+        ["retry-after-ms", 1],
+        ["x-ms-retry-after-ms", 1],
+        ["retry-after", 1000],
+    ]) {
+        const raw = header(name);
+        if (raw && !Number.isNaN(Number(raw)))
+            return Number(raw) * factor;
+    }
+    const date = Date.parse(header("retry-after") ?? "");
+    return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
 /** The default of `verificationTimeoutSeconds`. */
 exports.DEFAULT_VERIFICATION_TIMEOUT_SECONDS = 120;
 /**
@@ -98,8 +128,19 @@ function parseTokenId(tokenId) {
     const registryId = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${registryName}`;
     return { subscriptionId, resourceGroup, registryName, tokenName, registryId };
 }
-/** Why the next `up` must generate a new password, or undefined when it must not. Shared by diff and update. */
-function rotationReason(olds, news, now) {
+/**
+ * The age, in hours, at which the active password is due for an age-based rotation: `rotateAfterDays`, less the
+ * token's spread offset until an age-based rotation has taken that offset in (see `offsetApplied`). So a token's
+ * first rotation comes `rotationOffsetHours` early and every later one `rotateAfterDays` after the one before:
+ * the fleet's phases stay spread, and all tokens rotate equally often.
+ */
+function rotationDueHours(olds, news) {
+    // Unknown in a preview while the RandomInteger is new: decided without the spread until it is known.
+    const offset = typeof news.rotationOffsetHours === "number" ? news.rotationOffsetHours : 0;
+    return news.rotateAfterDays * 24 - (olds.offsetApplied === offset ? 0 : offset);
+}
+/** A reason to rotate other than the password's age (drift, scope map, forceRotation, no creation time). */
+function reasonBesidesAge(olds, news) {
     if (typeof olds.drift === "string" && olds.drift.length > 0)
         return olds.drift;
     if (news.scopeMapId !== olds.scopeMapId)
@@ -107,13 +148,29 @@ function rotationReason(olds, news, now) {
     if (news.forceRotation !== undefined && news.forceRotation !== olds.forceRotation) {
         return "forceRotation changed";
     }
-    const created = Date.parse(olds.activeCreated);
-    if (!Number.isFinite(created))
+    if (!Number.isFinite(Date.parse(olds.activeCreated)))
         return "the active password has no valid creation time";
-    if (now.getTime() - created >= news.rotateAfterDays * DAY_MS) {
-        return `the active password is older than ${news.rotateAfterDays} days`;
+    return undefined;
+}
+/** Why the next `up` must generate a new password, or undefined when it must not. Shared by diff and update. */
+function rotationReason(olds, news, now) {
+    const other = reasonBesidesAge(olds, news);
+    if (other !== undefined)
+        return other;
+    const dueHours = rotationDueHours(olds, news);
+    if (now.getTime() - Date.parse(olds.activeCreated) >= dueHours * HOUR_MS) {
+        const early = news.rotateAfterDays * 24 - dueHours;
+        return (`the active password is older than ${news.rotateAfterDays} days` +
+            (early === 0 ? "" : ` less this token's spread offset of ${early} hours`));
     }
     return undefined;
+}
+/**
+ * The `offsetApplied` of the state after a rotation: the token's offset when the rotation was the age-based one,
+ * else undefined, so that the next age-based rotation spreads again (after a forceRotation of every token, say).
+ */
+function offsetAppliedAfterRotation(olds, news) {
+    return reasonBesidesAge(olds, news) === undefined ? news.rotationOffsetHours : undefined;
 }
 /** Validation of known inputs; values still unknown in a preview are skipped. */
 function checkInputs(news) {
@@ -161,8 +218,9 @@ function checkInputs(news) {
         failures.push({ property: "passwordLifetimeDays", reason: "must be a number of days greater than 0" });
     }
     const rotate = news.rotateAfterDays;
+    const rotateOk = typeof rotate === "number" && Number.isFinite(rotate) && rotate > 0;
     if (known(rotate)) {
-        if (typeof rotate !== "number" || !Number.isFinite(rotate) || rotate <= 0) {
+        if (!rotateOk) {
             failures.push({ property: "rotateAfterDays", reason: "must be a number of days greater than 0" });
         }
         else if (lifetimeOk && rotate >= lifetime) {
@@ -171,6 +229,19 @@ function checkInputs(news) {
                 reason: `must be less than passwordLifetimeDays (${lifetime}), or the password expires before it is rotated`,
             });
         }
+    }
+    const offset = news.rotationOffsetHours;
+    if (offset !== undefined &&
+        known(offset) &&
+        !(typeof offset === "number" &&
+            Number.isInteger(offset) &&
+            offset >= 0 &&
+            (!rotateOk || offset < rotate * 24))) {
+        failures.push({
+            property: "rotationOffsetHours",
+            reason: "must be a whole number of hours from 0 to less than rotateAfterDays in hours" +
+                (rotateOk ? ` (${rotate * 24})` : ""),
+        });
     }
     return failures;
 }
@@ -207,6 +278,13 @@ function armErrorParts(err) {
 function describeArmError(err, token, slot) {
     const { said, status } = armErrorParts(err);
     const what = `${slot} of ACR token ${token.tokenName} on registry ${token.registryName}`;
+    const limit = err;
+    if (limit?.name === THROTTLE_LIMIT_ERROR) {
+        return (`Azure throttled generating the ${what}: after waiting ${Math.round((limit.waitedMs ?? 0) / 1000)} s as ` +
+            `Retry-After asked, ARM asked for ${Math.round((limit.askedMs ?? 0) / 1000)} s more, past the ` +
+            `${Math.round((limit.limitMs ?? 0) / 1000)} s this provider waits for one password. The pull secret keeps its ` +
+            "password; run `pulumi up` again later (docs/acr.md, rotation spread).");
+    }
     switch (status) {
         case 403:
             return (`Azure refused to generate the ${what}: the deploying identity needs the permission ` +
@@ -248,9 +326,32 @@ function armClient(overrides, armEndpoint, token, auth) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { ContainerRegistryManagementClient } = require("@azure/arm-containerregistry");
     const credential = overrides.credential ?? (0, azureAuth_1.providerCredential)(auth(), { credentialOptions: overrides.credentialOptions });
+    // Inside the SDK's retry loop ("perRetry"): every answer passes here before its retry policy waits on it.
+    const limitMs = overrides.throttleWaitLimitMs ?? exports.THROTTLE_WAIT_LIMIT_MS;
+    let waitedMs = 0;
+    const throttleWaitLimit = {
+        name: "throttleWaitLimit",
+        sendRequest: async (request, next) => {
+            const response = await next(request);
+            const askedMs = retryAfterMsOf(response.status, (name) => response.headers.get(name));
+            if (askedMs === undefined)
+                return response;
+            if (waitedMs + askedMs > limitMs) {
+                throw Object.assign(new Error(`ARM asked to wait ${askedMs} ms more, past the limit of ${limitMs} ms`), {
+                    name: THROTTLE_LIMIT_ERROR,
+                    waitedMs,
+                    askedMs,
+                    limitMs,
+                });
+            }
+            waitedMs += askedMs;
+            return response;
+        },
+    };
     return new ContainerRegistryManagementClient(credential, token.subscriptionId, {
         endpoint: (armEndpoint ?? auth().cloud.armEndpoint).replace(/\/+$/, ""),
         ...(overrides.tlsCa === undefined ? {} : { tlsOptions: { ca: overrides.tlsCa } }),
+        additionalPolicies: [{ policy: throttleWaitLimit, position: "perRetry" }],
     });
 }
 /** Call generateCredentials for one slot; returns the new password and the expiry and creation time ARM recorded. */
@@ -472,6 +573,7 @@ function makeAcrTokenPasswordProvider(overrides = {}) {
                 password1Created: olds.password1Created ?? null,
                 password2Created: olds.password2Created ?? null,
                 drift: null,
+                offsetApplied: olds.offsetApplied,
             });
             if (rotationReason(olds, news, decisionTime(news)) === undefined) {
                 if (typeof olds.unverified !== "string")
@@ -490,15 +592,17 @@ function makeAcrTokenPasswordProvider(overrides = {}) {
                 ? `The pull secret was left unchanged, and its ${olds.activeSlot} no longer works: ${drift}.`
                 : `The pull secret was left unchanged: it keeps ${olds.activeSlot}` +
                     (oldExpiry === undefined ? "." : `, valid until ${oldExpiry}.`));
+            const offsetApplied = offsetAppliedAfterRotation(olds, news);
             return {
-                outs: {
+                outs: withoutUndefined({
                     ...kept,
+                    offsetApplied,
                     activeSlot: slot,
                     password: generated.value,
                     activeCreated: now.toISOString(),
                     [`${slot}Expiry`]: generated.expiry,
                     [`${slot}Created`]: generated.created,
-                },
+                }),
             };
         },
         // Deleting the token is azure-native's job; a password slot cannot be cleared without touching the other.
