@@ -164,7 +164,9 @@ function installSourceMaps() {
       return map === undefined ? null : { url: source, map };
     },
   });
-  Error.prepareStackTrace = (error, frames) => prepareStackTrace(support, error, frames);
+  Error.prepareStackTrace = function registryAccessPrepareStackTrace(error, frames) {
+    return prepareStackTrace(support, error, frames);
+  };
 }
 
 /** Whether `filename` is one of the project's own TypeScript files (not a dependency's). */
