@@ -90,7 +90,25 @@ function compilerOptions(ts) {
 /** Transpiles one file: `{ code, map }`, the map as JSON text. */
 function transpile(filename, source) {
   const ts = require("typescript");
-  const out = ts.transpileModule(source, { fileName: filename, compilerOptions: compilerOptions(ts) });
+  const out = ts.transpileModule(source, {
+    fileName: filename,
+    compilerOptions: compilerOptions(ts),
+    reportDiagnostics: true,
+  });
+  // Syntax errors (transpiling reports no type errors): fail as ts-node does, with a TSError, whose message
+  // cmd/run prints without a stack.
+  if (out.diagnostics.length > 0) {
+    const host = {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => PROJECT,
+      getNewLine: () => "\n",
+    };
+    const error = new Error(
+      `⨯ Unable to compile TypeScript:\n${ts.formatDiagnostics(out.diagnostics, host)}`,
+    );
+    error.name = "TSError";
+    throw error;
+  }
   // The map travels through retrieveSourceMap below, not through a file next to the output.
   const code = out.outputText.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n");
   // TypeScript names the source relative to the working folder; source-map-support resolves it from the file.

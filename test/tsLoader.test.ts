@@ -156,6 +156,22 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
     assert.match(checked.err, /TS2322: Type 'string' is not assignable to type 'number'/);
   });
 
+  it("fails on a syntax error with the file, line and message, as ts-node did, and caches nothing", () => {
+    const file = path.join(scratch, "syntax.ts");
+    fs.writeFileSync(file, "export const value = {\n  a: 1,\n;\n");
+    const run = host(`require(${JSON.stringify(file)});`, { REGISTRY_ACCESS_TS_CACHE: cache });
+    assert.notStrictEqual(run.status, 0);
+    const shown = path.relative(ROOT, file);
+    assert.match(
+      run.err,
+      new RegExp(
+        `^TSError: ⨯ Unable to compile TypeScript:\\n${shown.replace(/[.]/g, "\\.")}\\(3,1\\): error TS1136: Property assignment expected\\.$`,
+        "m",
+      ),
+    );
+    assert.deepStrictEqual(fs.readdirSync(cache), []);
+  });
+
   it("leaves .ts files of dependencies to node's own loader", () => {
     const run = host(
       'const { isProjectFile } = require("./loader/register.js");\n' +
