@@ -57,6 +57,35 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
     });
   });
 
+  it("needs only production dependencies (npm ci --omit=dev && pulumi up)", () => {
+    const text = fs.readFileSync(LOADER, "utf8");
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const bare = [...text.matchAll(/require(?:\.resolve)?\("([^".][^"]*)"/g)].map((m) => m[1]);
+    const packages = [
+      ...new Set(
+        bare.map((b) => (b.startsWith("@") ? b.split("/").slice(0, 2) : b.split("/").slice(0, 1)).join("/")),
+      ),
+    ];
+    assert.deepStrictEqual(packages.sort(), [
+      "@pulumi/pulumi",
+      "crypto",
+      "fs",
+      "module",
+      "path",
+      "source-map-support",
+      "ts-node",
+      "typescript",
+    ]);
+    // source-map-support is the SDK's own (resolved from @pulumi/pulumi's folder), the rest are node's or ours.
+    const notOurs = ["crypto", "fs", "module", "path", "source-map-support"];
+    assert.deepStrictEqual(
+      packages.filter((p) => !notOurs.includes(p) && !(p in pkg.dependencies)),
+      [],
+    );
+  });
+
   it("every copy of the program the project makes takes loader/ with it", async () => {
     const { copyProgram } = await import("./e2e/support/harness");
     const dir = copyProgram();
