@@ -89,8 +89,21 @@ async function recipeLoop(names: readonly string[]): Promise<number> {
   return Date.now() - start;
 }
 
-/** Runs `pulumi` and samples the peak RSS (VmHWM) of the language host's node process while it runs. */
-async function pulumiTimed(workDir: string, args: string[]): Promise<{ ms: number; peakKiB: number }> {
+/** CPU seconds (user + system) of a process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
+export function cpuSeconds(stat: string, ticksPerSecond = 100): number {
+  // The command name (field 2) may hold spaces and parentheses: the fields after it start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/**
+ * Runs `pulumi` and samples the language host's node process while it runs: its peak RSS (VmHWM) and its CPU
+ * time (the last sample of each process, summed), which the machine's load changes less than wall time.
+ */
+async function pulumiTimed(
+  workDir: string,
+  args: string[],
+): Promise<{ ms: number; peakKiB: number; cpuS: number }> {
   const start = Date.now();
   const child = spawn("pulumi", [...args, "--non-interactive"], {
     cwd: workDir,
@@ -100,6 +113,7 @@ async function pulumiTimed(workDir: string, args: string[]): Promise<{ ms: numbe
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += String(d)));
   let peakKiB = 0;
+  const cpu = new Map<string, number>();
   const sampler = setInterval(() => {
     for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
       try {
@@ -107,6 +121,7 @@ async function pulumiTimed(workDir: string, args: string[]): Promise<{ ms: numbe
         if (!cmdline.includes("@pulumi/pulumi/cmd/run") || !cmdline.includes(workDir)) continue;
         const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
         if (hwm) peakKiB = Math.max(peakKiB, Number(hwm[1]));
+        cpu.set(pid, cpuSeconds(fs.readFileSync(`/proc/${pid}/stat`, "utf8")));
       } catch {
         // the process ended between the listing and the read
       }
@@ -115,7 +130,7 @@ async function pulumiTimed(workDir: string, args: string[]): Promise<{ ms: numbe
   const code: number = await new Promise((r) => child.once("exit", (c) => r(c ?? 1)));
   clearInterval(sampler);
   if (code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${code}: ${stderr}`);
-  return { ms: Date.now() - start, peakKiB };
+  return { ms: Date.now() - start, peakKiB, cpuS: [...cpu.values()].reduce((a, b) => a + b, 0) };
 }
 
 async function main(): Promise<void> {
@@ -148,7 +163,8 @@ async function main(): Promise<void> {
     const up = await pulumiTimed(workDir, upArgs);
     rows.push(
       `N=${n}: recipe loop ${seconds(loopMs)}; pulumi up ${seconds(up.ms)} ` +
-        `(${(up.ms / loopMs).toFixed(2)}x the loop); language host peak RSS ${(up.peakKiB / 1024).toFixed(0)} MiB`,
+        `(${(up.ms / loopMs).toFixed(2)}x the loop); language host peak RSS ${(up.peakKiB / 1024).toFixed(0)} MiB, ` +
+        `CPU ${up.cpuS.toFixed(1)} s; load average ${os.loadavg()[0].toFixed(1)}`,
     );
     console.log(rows[rows.length - 1]);
     if (n === Math.max(...SIZES)) {
@@ -162,7 +178,8 @@ async function main(): Promise<void> {
       const again = await pulumiTimed(workDir, upArgs);
       rows.push(
         `N=${n}: no-change preview ${seconds(preview.ms)} (target under 30 s); no-change up ${seconds(again.ms)}; ` +
-          `peak RSS ${(preview.peakKiB / 1024).toFixed(0)} / ${(again.peakKiB / 1024).toFixed(0)} MiB`,
+          `peak RSS ${(preview.peakKiB / 1024).toFixed(0)} / ${(again.peakKiB / 1024).toFixed(0)} MiB; ` +
+          `language host CPU ${preview.cpuS.toFixed(1)} / ${again.cpuS.toFixed(1)} s; load average ${os.loadavg()[0].toFixed(1)}`,
       );
       console.log(rows[rows.length - 1]);
     }
@@ -176,7 +193,9 @@ async function main(): Promise<void> {
   console.log(`\nsummary\n${rows.join("\n")}`);
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

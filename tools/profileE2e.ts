@@ -84,7 +84,9 @@ async function main(): Promise<void> {
   await setSecret(workDir, stackName, "registries.example.password", "profile-password");
   const yaml = await import("yaml");
   const project = yaml.parse(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8"));
-  project.runtime.options.nodeargs = `--cpu-prof --cpu-prof-dir=${path.join(OUT, "node")}`;
+  // After the project's own node arguments (loader/register.js).
+  project.runtime.options.nodeargs =
+    `${project.runtime.options.nodeargs ?? ""} --cpu-prof --cpu-prof-dir=${path.join(OUT, "node")}`.trim();
   fs.writeFileSync(path.join(workDir, "Pulumi.yaml"), yaml.stringify(project));
   const before = await requestCounts();
   const start = Date.now();

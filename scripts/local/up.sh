@@ -207,7 +207,7 @@ done_step "kubectl-era namespace"
 begin "4/6 stack $LOCAL_STACK on the file backend ${PULUMI_BACKEND_URL}"
 mkdir -p "$LOCAL_PROJECT"
 # The program is this clone's (links); only the stack file is a copy, which takes the encrypted password.
-for f in Pulumi.yaml index.ts components package.json tsconfig.json node_modules; do
+for f in Pulumi.yaml index.ts components loader package.json tsconfig.json node_modules; do
   ln -sfn "$LOCAL_ROOT/$f" "$LOCAL_PROJECT/$f"
 done
 # 7>&-: Pulumi's plugins of a killed run outlive it, and must not hold the lock.

@@ -441,6 +441,7 @@ describe("the program with production dependencies alone (issue 8, item 7)", fun
       "Pulumi.yaml",
       "index.ts",
       "components",
+      "loader",
       "package.json",
       "package-lock.json",
       "tsconfig.json",

@@ -119,10 +119,17 @@ export async function pulumiCli(
 
 /**
  * A copy of the program in a fresh folder (what `pulumi up` loads: Pulumi.yaml, index.ts, components/, the
- * tsconfig and package.json), with the project's node_modules linked in.
+ * TypeScript loader in loader/, the tsconfig and package.json), with the project's node_modules linked in.
  */
 export function copyProgram(
-  files: readonly string[] = ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json"],
+  files: readonly string[] = [
+    "Pulumi.yaml",
+    "index.ts",
+    "components",
+    "loader",
+    "package.json",
+    "tsconfig.json",
+  ],
 ): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-e2e-project-"));
   for (const f of files) fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });

@@ -1,0 +1,215 @@
+/**
+ * loader/register.js (issue 17): how `pulumi up` loads the program. Each check runs in a child node process
+ * started as the language host starts the program (`node --require ./loader/register.js`, then cmd/run's
+ * `source-map-support/register`), so that this mocha process keeps its own ts-node.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+
+const ROOT = path.resolve(__dirname, "..");
+const LOADER = path.join(ROOT, "loader", "register.js");
+/**
+ * What cmd/run of @pulumi/pulumi requires first, resolved from there in the child (under this mocha process's
+ * ts-node, require.resolve answers ts-node's own @cspotcode/source-map-support for it).
+ */
+const SDK_REGISTER =
+  'require(require.resolve("source-map-support/register", { paths: [require("path").join(' +
+  'require("path").dirname(require.resolve("@pulumi/pulumi/package.json")), "cmd", "run")] }))';
+
+/** Runs `script` in node as the language host runs the program; returns its exit status, stdout and stderr. */
+function host(
+  script: string,
+  env: Record<string, string> = {},
+): { status: number | null; out: string; err: string } {
+  const child = spawnSync(process.execPath, ["--require", LOADER, "-e", `${SDK_REGISTER};\n${script}`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    encoding: "utf8",
+  });
+  return { status: child.status, out: child.stdout, err: child.stderr };
+}
+
+/** A scratch folder inside the project (the loader compiles only the project's files), removed after each test. */
+let scratch: string;
+let cache: string;
+beforeEach(() => {
+  scratch = fs.mkdtempSync(path.join(ROOT, "test", ".ts-loader-"));
+  cache = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-ts-cache-"));
+});
+afterEach(() => {
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.rmSync(cache, { recursive: true, force: true });
+});
+
+describe("loader/register.js: how pulumi up loads the program (issue 17)", function () {
+  // Each check starts node; the type-checked one loads TypeScript twice (shared 2-core machine).
+  this.timeout(120_000);
+
+  it("Pulumi.yaml runs the program through it, not through the SDK's ts-node", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    assert.deepStrictEqual(project.runtime, {
+      name: "nodejs",
+      options: { typescript: false, nodeargs: "--require ./loader/register.js", packagemanager: "npm" },
+    });
+  });
+
+  it("needs only production dependencies (npm ci --omit=dev && pulumi up)", () => {
+    const text = fs.readFileSync(LOADER, "utf8");
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const bare = [...text.matchAll(/require(?:\.resolve)?\("([^".][^"]*)"/g)].map((m) => m[1]);
+    const packages = [
+      ...new Set(
+        bare.map((b) => (b.startsWith("@") ? b.split("/").slice(0, 2) : b.split("/").slice(0, 1)).join("/")),
+      ),
+    ];
+    assert.deepStrictEqual(packages.sort(), [
+      "@pulumi/pulumi",
+      "crypto",
+      "fs",
+      "module",
+      "path",
+      "source-map-support",
+      "ts-node",
+      "typescript",
+    ]);
+    // source-map-support is the SDK's own (resolved from @pulumi/pulumi's folder), the rest are node's or ours.
+    const notOurs = ["crypto", "fs", "module", "path", "source-map-support"];
+    assert.deepStrictEqual(
+      packages.filter((p) => !notOurs.includes(p) && !(p in pkg.dependencies)),
+      [],
+    );
+  });
+
+  it("every copy of the program the project makes takes loader/ with it", async () => {
+    const { copyProgram } = await import("./e2e/support/harness");
+    const dir = copyProgram();
+    try {
+      assert.ok(fs.existsSync(path.join(dir, "loader", "register.js")), "copyProgram left loader/ out");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const upSh = fs.readFileSync(path.join(ROOT, "scripts/local/up.sh"), "utf8");
+    assert.match(
+      upSh,
+      /^for f in Pulumi\.yaml index\.ts components loader package\.json tsconfig\.json node_modules; do$/m,
+    );
+    const e2e = fs.readFileSync(path.join(ROOT, "test/e2e/program.test.ts"), "utf8");
+    const prodDeps = e2e.slice(e2e.indexOf("with production dependencies alone"));
+    assert.match(prodDeps, /copyProgram\(\[\s*"Pulumi\.yaml",\s*"index\.ts",\s*"components",\s*"loader",/);
+  });
+
+  it("an error thrown by the program names the .ts file, line and column, not the emitted JavaScript's", () => {
+    const file = path.join(ROOT, "test/support/tsLoaderFixture.ts");
+    const run = host(`try { require(${JSON.stringify(file)}); } catch (e) { console.log(e.stack); }`, {
+      REGISTRY_ACCESS_TS_CACHE: cache,
+    });
+    assert.strictEqual(run.status, 0, run.err);
+    assert.deepStrictEqual(run.out.split("\n").slice(0, 3), [
+      "Error: namespaces.team-a: no registry",
+      `    at check (${file}:11:9)`,
+      `    at Object.<anonymous> (${file}:14:1)`,
+    ]);
+  });
+
+  it("keeps its stack formatter after cmd/run's source-map-support/register, which would map every frame", () => {
+    const run = host("console.log(Error.prepareStackTrace.name)");
+    assert.strictEqual(run.out, "registryAccessPrepareStackTrace\n", run.err);
+  });
+
+  it("leaves a dependency's frames as V8 formats them", () => {
+    // A frame inside @pulumi/pulumi, whose .js.map source-map-support would follow to the SDK's .ts sources.
+    const run = host(
+      'const { Config } = require("@pulumi/pulumi");\n' +
+        'try { new Config("registry-access").require("missing"); } catch (e) { console.log(e.stack); }',
+      { REGISTRY_ACCESS_TS_CACHE: cache },
+    );
+    assert.strictEqual(run.status, 0, run.err);
+    const frames = run.out.split("\n").filter((l) => l.startsWith("    at "));
+    assert.ok(frames.length > 0, run.out);
+    assert.ok(
+      frames.some((l) => /node_modules\/@pulumi\/pulumi\/config\.js:\d+:\d+\)$/.test(l)),
+      `no unmapped SDK frame in:\n${run.out}`,
+    );
+    assert.ok(!frames.some((l) => /\.ts:\d+:\d+\)?$/.test(l)), `an SDK frame was mapped to .ts:\n${run.out}`);
+  });
+
+  it("compiles an edited file again (no stale build), and loads an unchanged one without TypeScript", () => {
+    const file = path.join(scratch, "value.ts");
+    const load =
+      `const v = require(${JSON.stringify(file)}).value;\n` +
+      'const ts = Object.keys(require.cache).some((k) => k.includes("/node_modules/typescript/"));\n' +
+      "console.log(JSON.stringify({ v, ts }));";
+    const env = { REGISTRY_ACCESS_TS_CACHE: cache };
+    fs.writeFileSync(file, 'export const value: string = "first";\n');
+    assert.deepStrictEqual(JSON.parse(host(load, env).out), { v: "first", ts: true });
+    assert.strictEqual(fs.readdirSync(cache).length, 1);
+    assert.deepStrictEqual(
+      JSON.parse(host(load, env).out),
+      { v: "first", ts: false },
+      "the cache was not used",
+    );
+
+    fs.writeFileSync(file, 'export const value: string = "edited";\n');
+    assert.deepStrictEqual(JSON.parse(host(load, env).out), { v: "edited", ts: true });
+    assert.strictEqual(fs.readdirSync(cache).length, 2);
+  });
+
+  it("compiles again over a cache entry that is not whole, and runs when the cache cannot be written", () => {
+    const file = path.join(scratch, "value.ts");
+    fs.writeFileSync(file, "export const value: number = 42;\n");
+    const load = `console.log(require(${JSON.stringify(file)}).value);`;
+    assert.strictEqual(host(load, { REGISTRY_ACCESS_TS_CACHE: cache }).out, "42\n");
+    const [entry] = fs.readdirSync(cache);
+    fs.writeFileSync(path.join(cache, entry), '{"code":"module.exports.value = ');
+    assert.strictEqual(host(load, { REGISTRY_ACCESS_TS_CACHE: cache }).out, "42\n");
+
+    const notAFolder = path.join(cache, "file");
+    fs.writeFileSync(notAFolder, "");
+    const run = host(load, { REGISTRY_ACCESS_TS_CACHE: path.join(notAFolder, "cache") });
+    assert.strictEqual(run.out, "42\n", run.err);
+  });
+
+  it("only transpiles by default; PULUMI_NODEJS_TRANSPILE_ONLY=false type-checks through ts-node", () => {
+    const file = path.join(scratch, "typeError.ts");
+    fs.writeFileSync(file, 'export const value: number = "not a number";\n');
+    const load = `console.log(require(${JSON.stringify(file)}).value);`;
+    assert.strictEqual(host(load, { REGISTRY_ACCESS_TS_CACHE: cache }).out, "not a number\n");
+    const checked = host(load, { REGISTRY_ACCESS_TS_CACHE: cache, PULUMI_NODEJS_TRANSPILE_ONLY: "false" });
+    assert.notStrictEqual(checked.status, 0);
+    assert.match(checked.err, /TS2322: Type 'string' is not assignable to type 'number'/);
+  });
+
+  it("fails on a syntax error with the file, line and message, as ts-node did, and caches nothing", () => {
+    const file = path.join(scratch, "syntax.ts");
+    fs.writeFileSync(file, "export const value = {\n  a: 1,\n;\n");
+    const run = host(`require(${JSON.stringify(file)});`, { REGISTRY_ACCESS_TS_CACHE: cache });
+    assert.notStrictEqual(run.status, 0);
+    const shown = path.relative(ROOT, file);
+    assert.match(
+      run.err,
+      new RegExp(
+        `^TSError: ⨯ Unable to compile TypeScript:\\n${shown.replace(/[.]/g, "\\.")}\\(3,1\\): error TS1136: Property assignment expected\\.$`,
+        "m",
+      ),
+    );
+    assert.deepStrictEqual(fs.readdirSync(cache), []);
+  });
+
+  it("leaves .ts files of dependencies to node's own loader", () => {
+    const run = host(
+      'const { isProjectFile } = require("./loader/register.js");\n' +
+        "console.log(JSON.stringify([" +
+        `isProjectFile(${JSON.stringify(path.join(ROOT, "index.ts"))}), ` +
+        `isProjectFile(${JSON.stringify(path.join(ROOT, "components", "x.ts"))}), ` +
+        `isProjectFile(${JSON.stringify(path.join(ROOT, "node_modules", "dep", "x.ts"))}), ` +
+        `isProjectFile(${JSON.stringify(`${ROOT}-other/index.ts`)})]))`,
+    );
+    assert.strictEqual(run.out, "[true,true,false,false]\n", run.err);
+  });
+});
