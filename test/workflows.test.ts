@@ -597,13 +597,13 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual(new Set(names), new Set([STACK_NAME]));
     });
 
-    it("set up Node 22 (LTS) with the npm cache and install with npm ci", () => {
+    it("set up the Node of .nvmrc with the npm cache and install with npm ci", () => {
       for (const [file, id, job] of allJobs()) {
         assert.deepEqual(
           job.steps.slice(0, 3),
           [
             { uses: "actions/checkout@v4" },
-            { uses: "actions/setup-node@v4", with: { "node-version": 22, cache: "npm" } },
+            { uses: "actions/setup-node@v4", with: { "node-version-file": ".nvmrc", cache: "npm" } },
             { run: "npm ci" },
           ],
           `${file}:${id}`,
@@ -1212,10 +1212,10 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual(pulumiSteps(mutation.jobs.mutate), []);
     });
 
-    it("re-tests every mutant on Node 22 with the test services, checks the strict bar, and uploads the report even when the bar fails", () => {
+    it("re-tests every mutant on the Node of .nvmrc with the test services, checks the strict bar, and uploads the report even when the bar fails", () => {
       const job = mutation.jobs.mutate as Job & { "timeout-minutes"?: number };
       assert.equal(job["timeout-minutes"], 120);
-      assert.deepEqual(job.steps[1].with, { "node-version": 22, cache: "npm" });
+      assert.deepEqual(job.steps[1].with, { "node-version-file": ".nvmrc", cache: "npm" });
       assert.deepEqual(job.steps.slice(2), [
         { run: "npm ci" },
         {
