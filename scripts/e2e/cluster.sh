@@ -143,7 +143,7 @@ describe_user() {
   if [[ "$2" == - ]]; then
     echo "$1 (no process: held until it is released; up:local's by npm run down:local)"
   else
-    echo "$1, pid $2: $(tr '\0' ' ' 2>/dev/null <"/proc/$2/cmdline" | cut -c1-100 | sed 's/ $//')"
+    echo "$1, pid $2: $(tr '\0\n' '  ' 2>/dev/null <"/proc/$2/cmdline" | cut -c1-100 | sed 's/ $//')"
   fi
 }
 
