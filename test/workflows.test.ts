@@ -597,13 +597,13 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual(new Set(names), new Set([STACK_NAME]));
     });
 
-    it("set up Node 22 (LTS) with the npm cache and install with npm ci", () => {
+    it("set up the Node of .nvmrc with the npm cache and install with npm ci", () => {
       for (const [file, id, job] of allJobs()) {
         assert.deepEqual(
           job.steps.slice(0, 3),
           [
             { uses: "actions/checkout@v4" },
-            { uses: "actions/setup-node@v4", with: { "node-version": 22, cache: "npm" } },
+            { uses: "actions/setup-node@v4", with: { "node-version-file": ".nvmrc", cache: "npm" } },
             { run: "npm ci" },
           ],
           `${file}:${id}`,
@@ -752,6 +752,9 @@ describe("GitHub Actions workflows", () => {
       "github-token": "${{ secrets.GITHUB_TOKEN }}",
     };
     const SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository";
+    // tools/previewFailure.ts: runs the preview again with its output kept, and exits 1 unless a retry can pass.
+    const CLASSIFY =
+      'npm run -s preview:failure -- --stack "$STACK_NAME" --log "$RUNNER_TEMP/preview-failure.log"';
 
     it("previews dev in dev-preview and prod in production-preview, each once the tests passed", () => {
       assert.deepEqual(Object.keys(preview.jobs), ["test", "preview-dev", "preview-prod"]);
@@ -771,10 +774,11 @@ describe("GitHub Actions workflows", () => {
           ],
           id,
         );
-        // The tests ran in the job it needs: here nothing but npm ci, the context rename and the retry's wait.
+        // The tests ran in the job it needs: here nothing but npm ci, the context rename, the failure's
+        // classification and the retry's wait.
         assert.deepEqual(
           job.steps.flatMap((s) => (s.run ? [s.run] : [])),
-          ["npm ci", KUBE_CONTEXT_SCRIPT, "sleep 120"],
+          ["npm ci", KUBE_CONTEXT_SCRIPT, CLASSIFY, "sleep 120"],
           id,
         );
       }
@@ -834,7 +838,7 @@ describe("GitHub Actions workflows", () => {
       ]);
     });
 
-    it("tries a failed preview once more, two minutes later, with a fresh login as the same identity", () => {
+    it("tries a failed preview once more, two minutes later, with a fresh login as the same identity, only when a retry can pass", () => {
       for (const [id, clientId] of [
         ["preview-dev", PREVIEW_CLIENT_ID],
         ["preview-prod", PROD_PREVIEW_CLIENT_ID],
@@ -853,7 +857,18 @@ describe("GitHub Actions workflows", () => {
               with: PREVIEW_WITH,
               env: { PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
             },
-            { name: "Wait before the second attempt", if: retry, run: "sleep 120" },
+            {
+              name: "Can a second attempt pass?",
+              id: "classify",
+              if: retry,
+              run: CLASSIFY,
+              env: { STACK_NAME, PULUMI_ACCESS_TOKEN: PULUMI_TOKEN },
+            },
+            {
+              name: "Wait before the second attempt",
+              if: `${retry} && steps.classify.outputs.passed != 'true'`,
+              run: "sleep 120",
+            },
             {
               name: "Azure login again (OIDC)",
               if: retry,
@@ -1197,10 +1212,10 @@ describe("GitHub Actions workflows", () => {
       assert.deepEqual(pulumiSteps(mutation.jobs.mutate), []);
     });
 
-    it("re-tests every mutant on Node 22 with the test services, checks the strict bar, and uploads the report even when the bar fails", () => {
+    it("re-tests every mutant on the Node of .nvmrc with the test services, checks the strict bar, and uploads the report even when the bar fails", () => {
       const job = mutation.jobs.mutate as Job & { "timeout-minutes"?: number };
       assert.equal(job["timeout-minutes"], 120);
-      assert.deepEqual(job.steps[1].with, { "node-version": 22, cache: "npm" });
+      assert.deepEqual(job.steps[1].with, { "node-version-file": ".nvmrc", cache: "npm" });
       assert.deepEqual(job.steps.slice(2), [
         { run: "npm ci" },
         {

@@ -5,6 +5,13 @@
 #   kube-controller-manager   creates each namespace's `default` service account; deletes namespaces
 # No scheduler and no kubelet: pods are admitted but never run. Nothing in the program waits on pods.
 # Data, certificates, logs and pid files live in $E2E_DIR.
+#
+# Several runs share the cluster (issue 18.5): up:local's stack, a `npm run test:e2e`, a bench. Each is a user, a file
+# in $E2E_DIR/users named NAME.PID that holds "NAME PID START", START being the process's start time (so a reused
+# pid is not taken for it). cluster_up adds one when REGISTRY_ACCESS_E2E_USER (a name) and
+# REGISTRY_ACCESS_E2E_USER_PID are set; PID "-" is a user with no process, held until released (up:local's, which
+# down:local releases). A user whose process is gone is stale and ignored. cluster_release stops the cluster only
+# when no other user is left: `npm run e2e:down` refuses while one is (exit 3, naming it) unless given --force.
 
 E2E_DIR="${REGISTRY_ACCESS_E2E_DIR:-${TMPDIR:-/tmp}/registry-access-e2e}"
 E2E_PASSPHRASE="registry-access-e2e"
@@ -12,6 +19,7 @@ E2E_API_PORT=16443
 E2E_ETCD_PORT=23790
 E2E_ETCD_PEER_PORT=23800
 E2E_KCM_PORT=16257
+E2E_USERS="$E2E_DIR/users"
 
 log() { echo "e2e: $*" >&2; }
 
@@ -28,7 +36,8 @@ api_ready() {
 start() {
   local name=$1
   shift
-  setsid "$@" >"$E2E_DIR/$name.log" 2>&1 </dev/null &
+  # 8>&-: the cluster's lock (cluster_lock) stays with the scripts, not with the servers that outlive them.
+  setsid "$@" >"$E2E_DIR/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$E2E_DIR/$name.pid"
 }
 
@@ -77,11 +86,101 @@ EOF
   chmod 600 "$file"
 }
 
+# cluster_lock: takes $E2E_DIR/.lock on fd 8. A cluster_down that ran meanwhile removed the folder with the file
+# that was waited on; then the new file is locked, so that two runs never start the cluster side by side.
+cluster_lock() {
+  while true; do
+    mkdir -p "$E2E_DIR"
+    exec 8>>"$E2E_DIR/.lock"
+    flock 8
+    [[ "$E2E_DIR/.lock" -ef /dev/fd/8 ]] && return
+    exec 8>&-
+  done
+}
+
+# proc_start PID: the start time of the process (field 22 of /proc/PID/stat, after the command name in parentheses).
+proc_start() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  # shellcheck disable=SC2086
+  set -- $stat
+  echo "${20}"
+}
+
+# cluster_join NAME PID: records NAME (with its process PID, or "-") as a user of the cluster.
+cluster_join() {
+  local start=-
+  if [[ "$2" != - ]]; then
+    start="$(proc_start "$2")" || {
+      log "cluster_join: no process $2 for $1"
+      return 1
+    }
+  fi
+  mkdir -p "$E2E_USERS"
+  echo "$1 $2 $start" >"$E2E_USERS/$1.$2"
+}
+
+# cluster_leave NAME PID: NAME, with PID, no longer uses the cluster.
+cluster_leave() { rm -f "$E2E_USERS/$1.$2"; }
+
+# cluster_users: one line per user whose process still runs ("-" ones always), as NAME PID; removes stale ones.
+cluster_users() {
+  local f name pid start
+  for f in "$E2E_USERS"/*; do
+    [[ -f "$f" ]] || continue
+    read -r name pid start <"$f" || true
+    if [[ "$pid" == - ]] || [[ -n "$pid" && "$(proc_start "$pid")" == "$start" ]]; then
+      echo "$name $pid"
+    else
+      rm -f "$f"
+    fi
+  done
+}
+
+# describe_user NAME PID: how a user is named in messages.
+describe_user() {
+  if [[ "$2" == - ]]; then
+    echo "$1 (no process: held until it is released; up:local's by npm run down:local)"
+  else
+    echo "$1, pid $2: $(tr '\0\n' '  ' 2>/dev/null <"/proc/$2/cmdline" | cut -c1-100 | sed 's/ $//')"
+  fi
+}
+
+# cluster_release NAME PID [--force]: NAME (PID) leaves (NAME empty: no one), then the cluster stops if no other
+# user is left, or with --force. Returns 3, naming the users, when it stays up because of them.
+cluster_release() {
+  local name=$1 pid=$2 force=${3:-} users
+  if [[ ! -d "$E2E_DIR" ]]; then
+    log "no cluster in $E2E_DIR: nothing to stop"
+    return 0
+  fi
+  cluster_lock
+  [[ -z "$name" ]] || cluster_leave "$name" "$pid"
+  users="$(cluster_users)"
+  if [[ -n "$users" ]]; then
+    if [[ "$force" != --force ]]; then
+      log "the cluster in $E2E_DIR stays up: it is in use by"
+      while read -r name pid; do log "  $(describe_user "$name" "$pid")"; done <<<"$users"
+      log "It stops when the last of them leaves (npm run e2e:down then); to stop it now, breaking their runs:" \
+        "npm run e2e:down -- --force"
+      flock -u 8
+      return 3
+    fi
+    log "stopping the cluster although it is in use (--force) by"
+    while read -r name pid; do log "  $(describe_user "$name" "$pid")"; done <<<"$users"
+  fi
+  cluster_down
+}
+
 # cluster_up: starts what is not running and waits until the API server is ready and `default` accounts appear.
+# With REGISTRY_ACCESS_E2E_USER and REGISTRY_ACCESS_E2E_USER_PID set, records that user (cluster_join), under the
+# lock, so that no cluster_release can stop the cluster between its start and its use.
 cluster_up() {
-  mkdir -p "$E2E_DIR"
-  exec 8>"$E2E_DIR/.lock"
-  flock 8
+  cluster_lock
+  if [[ -n "${REGISTRY_ACCESS_E2E_USER:-}" ]]; then
+    cluster_join "$REGISTRY_ACCESS_E2E_USER" "${REGISTRY_ACCESS_E2E_USER_PID:?set it to the pid of the process that uses the cluster, or -}"
+  fi
   if running etcd && running kube-apiserver && running kube-controller-manager && api_ready; then
     log "reusing the cluster in $E2E_DIR"
     flock -u 8
@@ -154,7 +253,7 @@ cluster_up() {
   flock -u 8
 }
 
-# cluster_down: stops every process of the cluster and deletes its folder.
+# cluster_down: stops every process of the cluster and deletes its folder, whoever uses it (see cluster_release).
 cluster_down() {
   local name
   for name in kube-controller-manager kube-apiserver etcd; do

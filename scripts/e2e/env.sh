@@ -7,6 +7,8 @@
 #
 # Progress goes to stderr; stdout has only the export lines. `npm run e2e:down` stops the cluster and deletes its
 # data. REGISTRY_ACCESS_E2E_DIR moves the cluster's folder (default: $TMPDIR/registry-access-e2e).
+# REGISTRY_ACCESS_E2E_USER=NAME with REGISTRY_ACCESS_E2E_USER_PID=PID records a user of the cluster (cluster.sh), which
+# e2e:down and down:local then leave running until PID ends: the e2e harness sets them; by hand, PID $$ of your shell.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/e2e/cluster.sh

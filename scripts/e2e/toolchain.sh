@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds what the end-to-end tests run, from Go modules, with pinned versions, and caches each binary outside the
 # clone in ~/.cache/registry-access-e2e/<name>-<version>/bin (REGISTRY_ACCESS_E2E_CACHE moves it). Builds only what
-# is missing; prints what it built and how long each build took. The last line of stdout is the PATH to use.
+# is missing; prints what it built and how long each build took, and while a build runs, every 30 s, its elapsed
+# time against the usual, with the modules downloaded and packages compiled so far (progress.sh). A second run
+# waits for the first, saying who holds the lock, building what, for how long. The last line of stdout is the PATH.
 #
 #   pulumi                      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi, in a wrapper module (pkg/go.mod has
 #                               `replace sdk/v3 => ../sdk`, so `go install ...@v` is refused)
@@ -34,13 +36,17 @@ cache="${REGISTRY_ACCESS_E2E_CACHE:-$HOME/.cache/registry-access-e2e}"
 mkdir -p "$cache"
 export GOFLAGS="-mod=mod" GOTOOLCHAIN=local CGO_ENABLED=0
 log() { echo "toolchain: $*" >&2; }
+# shellcheck source=scripts/e2e/progress.sh
+source "$here/progress.sh"
 
-# One build at a time, across processes (two test runs on a cold cache would build twice).
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  log "another build holds $cache/.lock; waiting for it"
-  flock 9
-fi
+# One build at a time, across processes (two test runs on a cold cache would build twice). A run that waits says
+# who holds the lock, building what, for how long (progress.sh).
+exec 9>>"$cache/.lock"
+hold_lock 9 "$cache/.lock"
+
+# How long each cold build usually takes on a 2-core machine (docs/testing.md), for the progress lines.
+declare -A USUAL=([pulumi]=384 [pulumi-language-nodejs]=72 [pulumi-resource-kubernetes]=1260 [kubernetes]=1020
+  [external-secrets]=326)
 
 # build NAME VERSION FUNCTION: runs FUNCTION with $out set to a fresh folder unless $cache/NAME-VERSION/bin exists.
 build() {
@@ -49,12 +55,13 @@ build() {
     echo "$dir/bin"
     return
   fi
-  local start=$SECONDS work
+  local start=$SECONDS work usual=${USUAL[$1]:-600}
   work="$(mktemp -d "$cache/.build-$name-XXXXXX")"
-  log "building $name $version (cold: see docs/testing.md for how long this takes)"
+  log "building $name $version: usually about $(duration "$usual") cold (docs/testing.md); progress every $(duration "$PROGRESS_INTERVAL")"
+  say_holding "$cache/.lock" "building $name $version (usually about $(duration "$usual"))"
   out="$work/out/bin"
   mkdir -p "$out"
-  if ! (cd "$work" && "$fn" >"$work/build.log" 2>&1); then
+  if ! (cd "$work" && with_progress "building $name $version" "$usual" "$work/build.log" "$fn"); then
     tail -n 40 "$work/build.log" >&2
     log "FAILED: $name $version; the whole log is $work/build.log"
     exit 1
@@ -63,7 +70,7 @@ build() {
   mv "$work/out" "$dir"
   chmod -R u+w "$work"
   rm -rf "$work"
-  log "built $name $version in $((SECONDS - start)) s"
+  log "built $name $version in $(duration $((SECONDS - start)))"
   echo "$dir/bin"
 }
 
@@ -72,14 +79,14 @@ build_pulumi() {
   go mod init registry-access-e2e/pulumi >/dev/null 2>&1
   go mod edit -replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e
   go get -tool "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION"
-  go build -o "$out/pulumi" \
+  go build -v -o "$out/pulumi" \
     -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
 build_langhost() {
   cp -r "$here/langhost" w && chmod -R u+w w && cd w
-  go build -o "$out/pulumi-language-nodejs" -ldflags "-X main.Version=$PULUMI_VERSION" .
+  go build -v -o "$out/pulumi-language-nodejs" -ldflags "-X main.Version=$PULUMI_VERSION" .
 }
 
 build_k8s_provider() {
@@ -90,7 +97,7 @@ build_k8s_provider() {
   # main.go embeds schema-embed.json and terraform-mapping-embed.json; generate.go makes them from the committed
   # schema.json. They are gitignored upstream, so the module zip lacks them.
   (cd cmd/pulumi-resource-kubernetes && VERSION=$K8S_PROVIDER_VERSION go run generate.go)
-  go build -o "$out/pulumi-resource-kubernetes" \
+  go build -v -o "$out/pulumi-resource-kubernetes" \
     -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
     ./cmd/pulumi-resource-kubernetes
 }
@@ -112,9 +119,9 @@ build_kube() {
   local v="k8s.io/component-base/version" minor="${KUBE_VERSION#1.}"
   local ldflags="-X $v.gitVersion=v$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=${minor%%.*} -X $v.gitTreeState=clean"
   ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=v$KUBE_VERSION"
-  for c in $cmds; do go build -pgo=off -o "$out/$(basename "$c")" -ldflags "$ldflags" "$c"; done
+  for c in $cmds; do go build -v -pgo=off -o "$out/$(basename "$c")" -ldflags "$ldflags" "$c"; done
   # etcd at the version k8s.io/kubernetes requires (v3.6.x for 1.34).
-  go build -o "$out/etcd" go.etcd.io/etcd/server/v3
+  go build -v -o "$out/etcd" go.etcd.io/etcd/server/v3
 }
 
 build_eso() {
@@ -124,7 +131,7 @@ build_eso() {
   mkdir -p "$out/../crds"
   cp config/crds/bases/*.yaml "$out/../crds/"
   rm -f "$out/../crds/kustomization.yaml"
-  go build -o "$out/external-secrets" .
+  go build -v -o "$out/external-secrets" .
 }
 
 langhost_version="$PULUMI_VERSION-$(cat "$here/langhost/main.go" "$here/langhost/go.mod" | sha256sum | cut -c1-12)"

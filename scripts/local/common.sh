@@ -127,6 +127,28 @@ port_owner() {
   if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then echo "a process (iproute2's ss would name it)"; fi
 }
 
+# registry_port_check: exits 1, naming who holds it, when $LOCAL_REGISTRY_PORT is taken by anything but this
+# folder's registry serving there. up.sh runs it before it starts or stops anything: a taken port once stopped the
+# working registry before it was found taken (issue 18.5).
+registry_port_check() {
+  local pid owner stop_it
+  pid="$(registry_pid)"
+  if [[ -n "$pid" ]] && grep -qx "  addr: $LOCAL_REGISTRY" "$LOCAL_REGISTRY_DIR/config.yml" 2>/dev/null; then
+    return 0
+  fi
+  owner="$(port_owner "$LOCAL_REGISTRY_PORT")"
+  [[ -n "$owner" ]] || return 0
+  say "port $LOCAL_REGISTRY_PORT is taken by $owner"
+  stop_it="$(sed -n 's/^pid \([0-9]*\):.*/ (kill \1)/p' <<<"$owner")"
+  say "That is not up:local's registry (docker-registry serve $LOCAL_REGISTRY_DIR/config.yml)." \
+    "Stop it$stop_it and run npm run up:local again," \
+    "or leave it and put the registry on another port: REGISTRY_ACCESS_LOCAL_PORT=$((LOCAL_REGISTRY_PORT + 1)) npm run up:local"
+  if [[ -n "$pid" ]]; then
+    say "up:local's registry (pid $pid) keeps running where it was; nothing was changed."
+  fi
+  exit 1
+}
+
 # stop_orphans: Pulumi's plugins (language host, Kubernetes provider) of a run that was killed outlive it, adopted by
 # init, in the project copy. Only those: orphans whose working directory is $LOCAL_PROJECT.
 stop_orphans() {

@@ -3,11 +3,13 @@
 #   1. pulumi destroy --stack local, then pulumi stack rm. The program retains namespaces, pull secrets and service
 #      accounts on destroy (retainOnDelete), so this removes them from the stack, not from the cluster;
 #   2. stops the local registry and removes its folder (storage, passwords, the project copy with the stack file);
-#   3. stops the local cluster and removes its data (scripts/e2e/down.sh, as `npm run e2e:down`): the objects
-#      above and the Pulumi state go with it. That is the cluster the e2e tests use too; they start it again.
+#   3. releases up:local's hold on the local cluster, and stops it and removes its data when no one else uses it
+#      (scripts/e2e/cluster.sh, cluster_release): the objects above and the Pulumi state go with it. While a
+#      `npm run test:e2e` or a bench uses it, it stays up, and this says so; --force stops it anyway.
 # The toolchain in ~/.cache/registry-access-e2e stays (the next up:local reuses it).
 #
-# Exit status: 0 done (also when nothing was running), 1 a step failed, 3 an up:local or down:local is running.
+# Exit status: 0 done (also when nothing was running, or the cluster stays up for another user), 1 a step failed,
+# 2 an unknown argument, 3 an up:local or down:local is running.
 set -euo pipefail
 LOCAL_COMMAND=down:local
 # shellcheck source=scripts/local/common.sh
@@ -15,6 +17,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # shellcheck source=scripts/e2e/cluster.sh
 source "$LOCAL_ROOT/scripts/e2e/cluster.sh"
 cd "$LOCAL_ROOT"
+force=""
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=--force ;;
+    *)
+      say "unknown argument '$arg'; usage: npm run down:local [-- --force]"
+      exit 2
+      ;;
+  esac
+done
 started=$SECONDS
 take_lock
 
@@ -43,7 +55,13 @@ fi
 rm -rf "$LOCAL_DIR"
 say "removed $LOCAL_DIR"
 
-# 3. The cluster and its data (the Pulumi state included).
-cluster_down
+# 3. The cluster and its data (the Pulumi state included), unless someone else still uses it.
+released=0
+cluster_release up:local - "$force" || released=$?
+if [[ $released -eq 3 ]]; then
+  say "the cluster stays up for them; the stack $LOCAL_STACK is gone from it"
+elif [[ $released -ne 0 ]]; then
+  exit "$released"
+fi
 
 say "done in $((SECONDS - started)) s. The toolchain stays in ~/.cache/registry-access-e2e; npm run up:local starts again."

@@ -22,7 +22,7 @@ LOCAL_COMMAND=up:local
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$LOCAL_ROOT"
 started=$SECONDS
-step=""
+step="prerequisites"
 timings=()
 begin() {
   step="$1"
@@ -59,11 +59,14 @@ if [[ ${#need[@]} -gt 0 ]]; then
   fi
 fi
 ts_node=("$LOCAL_ROOT/node_modules/.bin/ts-node" --transpile-only)
+# The registry's port before anything is started or stopped.
+registry_port_check
 
 # --- 1. toolchain and cluster --------------------------------------------------------------------------------
 begin "1/6 toolchain and cluster (scripts/e2e/env.sh)"
-# 7>&-: a cluster it starts outlives this script and must not hold its lock.
-env_lines="$(bash scripts/e2e/env.sh 7>&-)"
+# 7>&-: a cluster it starts outlives this script and must not hold its lock. The stack is a user of the cluster
+# with no process: it holds the cluster until down:local releases it (scripts/e2e/cluster.sh).
+env_lines="$(REGISTRY_ACCESS_E2E_USER=up:local REGISTRY_ACCESS_E2E_USER_PID=- bash scripts/e2e/env.sh 7>&-)"
 eval "$env_lines"
 done_step "toolchain and cluster"
 
@@ -88,6 +91,8 @@ v2_status() {
     true
 }
 
+# Again, now that the cluster is up (the port may have been taken since): before the registry is touched.
+registry_port_check
 pid="$(registry_pid)"
 if [[ -n "$pid" ]]; then
   if [[ "$(v2_status)" == 401 && "$(v2_status "$LOCAL_PULL_USER")" == 200 && "$(v2_status "$LOCAL_PUSH_USER")" == 200 ]]; then
@@ -103,15 +108,6 @@ if [[ -n "$pid" ]]; then
   fi
 fi
 if [[ -z "$pid" ]]; then
-  owner="$(port_owner "$LOCAL_REGISTRY_PORT")"
-  if [[ -n "$owner" ]]; then
-    say "port $LOCAL_REGISTRY_PORT is taken by $owner"
-    stop_it="$(sed -n 's/^pid \([0-9]*\):.*/ (kill \1)/p' <<<"$owner")"
-    say "That is not up:local's registry (docker-registry serve $LOCAL_REGISTRY_DIR/config.yml)." \
-      "Stop it$stop_it and run npm run up:local again," \
-      "or leave it and put the registry on another port: REGISTRY_ACCESS_LOCAL_PORT=$((LOCAL_REGISTRY_PORT + 1)) npm run up:local"
-    exit 1
-  fi
   : >"$LOCAL_REGISTRY_DIR/htpasswd.new"
   for user in "$LOCAL_PULL_USER" "$LOCAL_PUSH_USER"; do
     # -i: the password from stdin, never the command line; -B: bcrypt.

@@ -45,7 +45,18 @@ export function e2eEnv(): Record<string, string> {
         'set -e; exports="$(bash scripts/e2e/env.sh)"; eval "$exports"; ' +
           'node -e "process.stdout.write(JSON.stringify(process.env))"',
       ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 16 << 20 },
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "inherit"],
+        maxBuffer: 16 << 20,
+        // This process uses the cluster until it ends: `npm run e2e:down` and down:local leave it up meanwhile
+        // (scripts/e2e/cluster.sh). Named after the npm script that runs it: test:e2e, bench:e2e, profile:e2e.
+        env: {
+          ...process.env,
+          REGISTRY_ACCESS_E2E_USER: process.env.npm_lifecycle_event ?? "e2e",
+          REGISTRY_ACCESS_E2E_USER_PID: String(process.pid),
+        },
+      },
     );
     env = JSON.parse(out.toString("utf8")) as Record<string, string>;
   }
