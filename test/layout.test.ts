@@ -94,6 +94,7 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
       "benchE2e",
       "cli",
       "docs",
+      "generatedFile",
       "markdownLinks",
       "mockRuntime",
       "mutationBar",
