@@ -98,6 +98,7 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
       "mockRuntime",
       "mutationBar",
       "plan",
+      "planGuard",
       "profileE2e",
       "schema",
       "verify",
