@@ -466,6 +466,55 @@ describe("npm run plan", () => {
       );
     });
 
+    it("split across two stacks, a fleet keeps each namespace's plan; only the token names (and hashes) carry the stack", async () => {
+      const fleet = JSON.parse(fs.readFileSync(path.join(dir, "Pulumi.fleet.yaml"), "utf8"));
+      const namespaces = fleet.config["registry-access:namespaces"];
+      const slice = (names: string[]) =>
+        JSON.stringify({
+          config: {
+            ...fleet.config,
+            "registry-access:namespaces": Object.fromEntries(names.map((n) => [n, namespaces[n]])),
+          },
+        });
+      fs.writeFileSync(path.join(dir, "Pulumi.fleet-a.yaml"), slice(["team-a", "team-b"]));
+      fs.writeFileSync(path.join(dir, "Pulumi.fleet-b.yaml"), slice(["team-c"]));
+      const planOf = async (stack: string) => {
+        let stdout = "";
+        const status = await main(["--stack", stack, "--project-dir", dir, "--json"], {
+          out: (t) => (stdout += t),
+          err: () => undefined,
+        });
+        assert.strictEqual(status, 0);
+        return JSON.parse(stdout);
+      };
+      const [whole, a, b] = [await planOf("fleet"), await planOf("fleet-a"), await planOf("fleet-b")];
+      type Registry = { id: string; username: string };
+      type Namespace = { name: string; registries: Registry[] };
+      const withoutStack = (ns: Namespace, stack: string) => ({
+        ...ns,
+        registries: ns.registries.map((r) => ({
+          ...r,
+          username: r.username.replace(new RegExp(`^ra-${stack}-(.*)-[0-9a-f]{8}$`), "ra-STACK-$1-HASH"),
+        })),
+      });
+      assert.deepStrictEqual(
+        [
+          ...a.namespaces.map((ns: Namespace) => withoutStack(ns, "fleet-a")),
+          ...b.namespaces.map((ns: Namespace) => withoutStack(ns, "fleet-b")),
+        ],
+        whole.namespaces.map((ns: Namespace) => withoutStack(ns, "fleet")),
+      );
+      // The tokens on the shared registry differ by stack: two stacks never write the same token.
+      const tokens = [a, b, whole].flatMap((p) =>
+        p.namespaces.flatMap((ns: Namespace) =>
+          ns.registries.filter((r) => r.id === "acr").map((r) => r.username),
+        ),
+      );
+      assert.strictEqual(new Set(tokens).size, tokens.length, tokens.join(", "));
+      // Each stack declares its own provider and alerts: 21 namespace resources + 1 provider + 2 for the alerts.
+      assert.strictEqual(a.resources + b.resources, whole.resources + 3);
+    });
+
     it("checks the limits that count across namespaces on the whole stack first, as one run does", async () => {
       const errorOf = async (chunk: number) => {
         const args = ["--stack", "wide", "--project-dir", dir];
