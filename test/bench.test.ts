@@ -13,6 +13,7 @@ describe("npm run bench", function () {
     let compiled = "";
     await runBench({
       sizes: [2],
+      acrSizes: [2],
       sequential: { namespaces: 2, delayMs: 1 },
       log: (l) => lines.push(l),
       onCompiled: (dir) => (compiled = dir),
@@ -25,5 +26,11 @@ describe("npm run bench", function () {
       fs.existsSync(path.resolve(__dirname, "..", "node_modules", "@pulumi", "pulumi", "package.json")),
     );
     assert.deepStrictEqual(lines[2].trim().split(/\s+/).slice(0, 3), ["2", "8", "4.00"], lines.join("\n"));
+    // The ACR row: the token's scope map, token and password, and the component around them: 8 per namespace.
+    assert.strictEqual(
+      lines[4].trim(),
+      "namespaces  resources  per-ns  program ms  heap MB  peak RSS MB  heap KB/ns",
+    );
+    assert.deepStrictEqual(lines[5].trim().split(/\s+/).slice(0, 3), ["2", "16", "8.00"], lines.join("\n"));
   });
 });

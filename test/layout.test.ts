@@ -99,6 +99,7 @@ describe("layout: components/ is exactly what the Pulumi program loads", () => {
       "mockRuntime",
       "mutationBar",
       "plan",
+      "planGuard",
       "previewFailure",
       "profileE2e",
       "providerPackage",

@@ -6,7 +6,8 @@ import * as path from "path";
 import { parseSettings, setStackFileSource } from "../components/settings";
 import { passwordsInFile, readStackFile, stackFilePath } from "../components/stackFile";
 import { runProgram, stackConfig } from "../tools/mockRuntime";
-import { buildPlan, formatPlan, main } from "../tools/plan";
+import { buildPlan, formatPlan, main, namespaceChunks, PLAN_CHUNK_NAMESPACES } from "../tools/plan";
+import { DEFAULT_PLAN_HEAP_MB, guardResult, outOfMemoryMessage, planHeapMB } from "../tools/planGuard";
 import { MERGE_KEYS_SETTINGS, MERGE_KEYS_STACK } from "./support/mergeKeys";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -312,7 +313,7 @@ describe("npm run plan", () => {
         "  -h, --help            this help\n" +
         "\n" +
         "Exit status: 0 the plan; 1 a bad stack file, or a password in plain text or not set (pulumi up would\n" +
-        "stop on it); 2 plan could not run.\n",
+        "stop on it); 2 plan could not run (or ran out of memory: REGISTRY_ACCESS_PLAN_HEAP_MB, default 1024).\n",
       stderr: "",
     };
     assert.deepStrictEqual(
@@ -391,5 +392,243 @@ describe("npm run plan", () => {
     ]);
     assert.ok(!JSON.stringify(runs).includes(PLAIN));
     fs.rmSync(dir, { recursive: true });
+  });
+
+  describe("a fleet, planned a slice of namespaces at a time", () => {
+    let dir: string;
+    const repositories = (n: number) => Array.from({ length: n }, (_, i) => `repo-${i}`);
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-chunks-"));
+      const stack = (namespaces: Record<string, unknown>) =>
+        JSON.stringify({
+          config: {
+            "registry-access:registries": {
+              hub: { type: "static", server: "docker.io", username: "bot", password: { secure: "v1:AAAA" } },
+              acr: { type: "acr", server: "fleet.azurecr.io", resourceGroup: "rg-fleet" },
+            },
+            "registry-access:monitoring": { enabled: true },
+            "registry-access:namespaces": namespaces,
+          },
+        });
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.fleet.yaml"),
+        stack({
+          "team-a": { registries: { acr: { repositories: ["a/*"] }, hub: {} } },
+          "team-b": { registries: { hub: {} }, serviceAccounts: ["default", { name: "b-sa", create: true }] },
+          "team-c": { registries: { acr: { repositories: ["c/api"] } } },
+        }),
+      );
+      // Two namespaces over ACR's 500 actions per scope map: one run reports both.
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.wide.yaml"),
+        stack({
+          "team-a": { registries: { acr: { repositories: repositories(501) } } },
+          "team-b": { registries: { acr: { repositories: repositories(502) } } },
+        }),
+      );
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("slices the sorted namespaces: full slices, then the rest; a slice holds at least one", () => {
+      assert.deepStrictEqual(namespaceChunks(["a", "b", "c", "d", "e"], 2), [["a", "b"], ["c", "d"], ["e"]]);
+      assert.deepStrictEqual(namespaceChunks(["a", "b"], 2), [["a", "b"]]);
+      assert.deepStrictEqual(namespaceChunks(["a", "b", "c"], 1), [["a"], ["b"], ["c"]]);
+      assert.deepStrictEqual(namespaceChunks([], 3), []);
+      assert.throws(() => namespaceChunks(["a"], 0), {
+        message: "a chunk holds at least one namespace, got 0",
+      });
+      assert.throws(() => namespaceChunks(["a"], 1.5), {
+        message: "a chunk holds at least one namespace, got 1.5",
+      });
+      assert.strictEqual(PLAN_CHUNK_NAMESPACES, 200);
+    });
+
+    it("gives the plan of one run, the stack's own resources (providers, alerts) counted once", async () => {
+      const planWith = async (chunk: number) => {
+        let stdout = "";
+        let stderr = "";
+        const args = ["--stack", "fleet", "--project-dir", dir, "--json"];
+        const status = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t) }, chunk);
+        return { status, plan: JSON.parse(stdout), stderr };
+      };
+      const whole = await planWith(PLAN_CHUNK_NAMESPACES);
+      const sliced = await planWith(1);
+      assert.deepStrictEqual(sliced, whole);
+      assert.strictEqual(whole.status, 0, whole.stderr);
+      assert.strictEqual(whole.plan.alerts, true);
+      assert.deepStrictEqual(
+        whole.plan.namespaces.map((n: { name: string; resources: number }) => [n.name, n.resources]),
+        [
+          ["team-a", 8],
+          ["team-b", 5],
+          ["team-c", 8],
+        ],
+      );
+    });
+
+    it("split across two stacks, a fleet keeps each namespace's plan; only the token names (and hashes) carry the stack", async () => {
+      const fleet = JSON.parse(fs.readFileSync(path.join(dir, "Pulumi.fleet.yaml"), "utf8"));
+      const namespaces = fleet.config["registry-access:namespaces"];
+      const slice = (names: string[]) =>
+        JSON.stringify({
+          config: {
+            ...fleet.config,
+            "registry-access:namespaces": Object.fromEntries(names.map((n) => [n, namespaces[n]])),
+          },
+        });
+      fs.writeFileSync(path.join(dir, "Pulumi.fleet-a.yaml"), slice(["team-a", "team-b"]));
+      fs.writeFileSync(path.join(dir, "Pulumi.fleet-b.yaml"), slice(["team-c"]));
+      const planOf = async (stack: string) => {
+        let stdout = "";
+        const status = await main(["--stack", stack, "--project-dir", dir, "--json"], {
+          out: (t) => (stdout += t),
+          err: () => undefined,
+        });
+        assert.strictEqual(status, 0);
+        return JSON.parse(stdout);
+      };
+      const [whole, a, b] = [await planOf("fleet"), await planOf("fleet-a"), await planOf("fleet-b")];
+      type Registry = { id: string; username: string };
+      type Namespace = { name: string; registries: Registry[] };
+      const withoutStack = (ns: Namespace, stack: string) => ({
+        ...ns,
+        registries: ns.registries.map((r) => ({
+          ...r,
+          username: r.username.replace(new RegExp(`^ra-${stack}-(.*)-[0-9a-f]{8}$`), "ra-STACK-$1-HASH"),
+        })),
+      });
+      assert.deepStrictEqual(
+        [
+          ...a.namespaces.map((ns: Namespace) => withoutStack(ns, "fleet-a")),
+          ...b.namespaces.map((ns: Namespace) => withoutStack(ns, "fleet-b")),
+        ],
+        whole.namespaces.map((ns: Namespace) => withoutStack(ns, "fleet")),
+      );
+      // The tokens on the shared registry differ by stack: two stacks never write the same token.
+      const tokens = [a, b, whole].flatMap((p) =>
+        p.namespaces.flatMap((ns: Namespace) =>
+          ns.registries.filter((r) => r.id === "acr").map((r) => r.username),
+        ),
+      );
+      assert.strictEqual(new Set(tokens).size, tokens.length, tokens.join(", "));
+      // Each stack declares its own provider and alerts: 21 namespace resources + 1 provider + 2 for the alerts.
+      assert.strictEqual(a.resources + b.resources, whole.resources + 3);
+    });
+
+    it("checks the limits that count across namespaces on the whole stack first, as one run does", async () => {
+      const errorOf = async (chunk: number) => {
+        const args = ["--stack", "wide", "--project-dir", dir];
+        return main(args, { out: () => undefined, err: () => undefined }, chunk).then(
+          () => "no error",
+          (e: Error) => e.message,
+        );
+      };
+      const whole = await errorOf(PLAN_CHUNK_NAMESPACES);
+      assert.strictEqual(await errorOf(1), whole);
+      assert.match(
+        whole,
+        /^namespaces\.team-a\.registries\.acr\.repositories: 501 repositories .*\nnamespaces\.team-b\./,
+      );
+    });
+  });
+
+  describe("npm run plan's heap guard (tools/planGuard.ts)", () => {
+    const guard = (env: Record<string, string>, args: string[]) => {
+      const r = spawnSync(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "tools/planGuard.ts", ...args],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+          env: { ...process.env, ...env },
+        },
+      );
+      return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+    };
+
+    it("a heap too small ends in what to do, exit 2, never in V8's trace", () => {
+      assert.deepStrictEqual(guard({ REGISTRY_ACCESS_PLAN_HEAP_MB: "16" }, ["--stack", "prod", "--json"]), {
+        status: 2,
+        signal: null,
+        stdout: "",
+        stderr:
+          "plan: out of memory: this stack needs more than the 16 MB heap plan runs with (REGISTRY_ACCESS_PLAN_HEAP_MB).\n" +
+          "  Raise it, if the machine has the memory: REGISTRY_ACCESS_PLAN_HEAP_MB=64 npm run -s plan -- --stack prod --json\n" +
+          "  Or split the namespaces over several stacks, each planned and deployed by a job of its own " +
+          '(docs/performance.md, "Splitting a fleet across stacks").\n',
+      });
+    });
+
+    it("with the default heap, passes the plan, its stderr and its exit status through", function () {
+      // Two runs of the guard and its child: each starts ts-node twice.
+      this.timeout(120_000);
+      const r = guard({ REGISTRY_ACCESS_PLAN_HEAP_MB: "" }, ["--stack", "prod"]);
+      assert.strictEqual(r.status, 0, r.stderr);
+      assert.strictEqual(r.stderr, "");
+      assert.match(r.stdout, /^stack prod: 1 namespace, 10 resources in all\n/);
+      const bad = guard({}, ["--stack", "nosuch"]);
+      assert.deepStrictEqual(bad, {
+        status: 2,
+        signal: null,
+        stdout: "",
+        stderr: `plan: no stack file ${path.join(ROOT, "Pulumi.nosuch.yaml")}\n${USAGE}`,
+      });
+    });
+
+    it("refuses a heap size that is not a whole number of megabytes, naming the variable and the default", () => {
+      assert.strictEqual(planHeapMB(undefined), DEFAULT_PLAN_HEAP_MB);
+      assert.strictEqual(planHeapMB(" "), 1024);
+      assert.strictEqual(planHeapMB("4096"), 4096);
+      assert.strictEqual(planHeapMB("1"), 1);
+      for (const bad of ["0", "4g", "-1", "1.5"]) {
+        assert.throws(() => planHeapMB(bad), {
+          message:
+            `REGISTRY_ACCESS_PLAN_HEAP_MB ${JSON.stringify(bad)} is not a number of megabytes (a whole number, ` +
+            "such as 4096); unset it for the default of 1024",
+        });
+      }
+      assert.deepStrictEqual(guard({ REGISTRY_ACCESS_PLAN_HEAP_MB: "4g" }, ["--stack", "prod"]), {
+        status: 2,
+        signal: null,
+        stdout: "",
+        stderr:
+          'plan: REGISTRY_ACCESS_PLAN_HEAP_MB "4g" is not a number of megabytes (a whole number, such as 4096); ' +
+          "unset it for the default of 1024\n",
+      });
+    });
+
+    it("keeps what plan wrote before V8's report, and reports a signal or passes the exit status on", () => {
+      const v8Report =
+        "\n<--- Last few GCs --->\n[1:0x1]  163 ms: Mark-Compact 15.2 (16.1) -> 15.0 (16.4) MB\n\n" +
+        "<--- JS stacktrace --->\n\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n" +
+        "----- Native stack trace -----\n\n 1: 0xb78db3 node::OOMErrorHandler\n";
+      const args = ["--stack", "big fleet"];
+      const message = outOfMemoryMessage(512, args);
+      assert.ok(
+        message.includes("REGISTRY_ACCESS_PLAN_HEAP_MB=2048 npm run -s plan -- --stack 'big fleet'\n"),
+        message,
+      );
+      assert.deepStrictEqual(guardResult(null, "SIGABRT", `a warning\n${v8Report}`, 512, args), {
+        status: 2,
+        stderr: `a warning\n${message}`,
+      });
+      assert.deepStrictEqual(guardResult(134, null, v8Report, 512, args), { status: 2, stderr: message });
+      const fatalOnly =
+        "FATAL ERROR: Ineffective mark-compacts near heap limit Allocation failed - JavaScript heap out of memory\n";
+      assert.deepStrictEqual(guardResult(null, "SIGABRT", fatalOnly, 512, args), {
+        status: 2,
+        stderr: message,
+      });
+      assert.deepStrictEqual(guardResult(null, "SIGKILL", "", 512, args), {
+        status: 2,
+        stderr: "plan: stopped by SIGKILL\n",
+      });
+      assert.deepStrictEqual(guardResult(1, null, "plan: failed: x\n", 512, args), {
+        status: 1,
+        stderr: "plan: failed: x\n",
+      });
+      assert.deepStrictEqual(guardResult(0, null, "", 512, args), { status: 0, stderr: "" });
+      assert.deepStrictEqual(guardResult(null, null, "", 512, args), { status: 2, stderr: "" });
+    });
   });
 });

@@ -6,7 +6,8 @@
  * that the SDK captures for each resource, which would measure ts-node rather than the program.
  *
  *   npm run bench                 all scenarios
- *   npm run bench -- --scenario program --namespaces 100 [--delay-ms 25]   one scenario (used internally)
+ *   npm run bench -- --scenario program --namespaces 100 [--delay-ms 25] [--registries acr]   one scenario
+ *                                 (used internally)
  *
  * The compiled tree lives in a temporary directory (registry-access-bench-*) for one run, and is removed when
  * the run ends: done, failed or interrupted.
@@ -24,16 +25,36 @@ interface Result {
   resources: number;
   ms: number;
   heapMB: number;
+  /** The scenario process's peak resident set (its high-water mark, from the kernel). */
+  rssMB: number;
 }
 
-/** N namespaces, two static registries each: the case the targets are set for. */
-function benchConfig(namespaces: number): Record<string, unknown> {
+/** What each namespace pulls from: two static registries, or an ACR registry (a token each) and Docker Hub. */
+export type BenchRegistries = "static" | "acr";
+
+/**
+ * N namespaces, two static registries each (the case the targets are set for), or an ACR registry and Docker Hub
+ * each: the ACR registry adds a token per namespace (scope map, token, password), so 8 resources instead of 4.
+ */
+export function benchConfig(
+  namespaces: number,
+  registries: BenchRegistries = "static",
+): Record<string, unknown> {
   const ns: Record<string, unknown> = {};
-  for (let i = 0; i < namespaces; i++) ns[`team-${i}`] = { registries: { dockerhub: {}, ghcr: {} } };
+  for (let i = 0; i < namespaces; i++) {
+    ns[`team-${i}`] = {
+      registries:
+        registries === "acr"
+          ? { acr: { repositories: [`team-${i}/*`] }, dockerhub: {} }
+          : { dockerhub: {}, ghcr: {} },
+    };
+  }
   return stackConfig({
     registries: {
       dockerhub: { type: "static", server: "docker.io", username: "bot", password: "bench-hub" },
-      ghcr: { type: "static", server: "ghcr.io", username: "bot", password: "bench-ghcr" },
+      ...(registries === "acr"
+        ? { acr: { type: "acr", server: "benchregistry.azurecr.io", resourceGroup: "rg-bench" } }
+        : { ghcr: { type: "static", server: "ghcr.io", username: "bot", password: "bench-ghcr" } }),
     },
     namespaces: ns,
   });
@@ -49,6 +70,7 @@ async function scenario(
   namespaces: number,
   delayMs: number,
   resources: number,
+  registries: BenchRegistries = "static",
 ): Promise<Result> {
   // Load the SDKs first: the figures are about declaring resources, not about reading node_modules.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -59,7 +81,7 @@ async function scenario(
   const start = process.hrtime.bigint();
   let count = 0;
   if (name === "program") {
-    const run = await runProgram(benchConfig(namespaces), { stack: "bench", delayMs });
+    const run = await runProgram(benchConfig(namespaces, registries), { stack: "bench", delayMs });
     count = run.recorder.resources.filter((r) => !r.type.startsWith("pulumi:providers:")).length;
   } else if (name === "sdk") {
     // The SDK's own cost: as many trivial resources, no program logic.
@@ -82,7 +104,8 @@ async function scenario(
     }
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { scenario: name, namespaces, resources: count, ms, heapMB: heapMB() - before };
+  const rssMB = process.resourceUsage().maxRSS / 1024;
+  return { scenario: name, namespaces, resources: count, ms, heapMB: heapMB() - before, rssMB };
 }
 
 /** The prefix of the temporary directory each run compiles into. */
@@ -121,7 +144,14 @@ function compile(): string {
   }
 }
 
-function runChild(compiled: string, name: string, namespaces: number, delayMs = 0, resources = 0): Result {
+function runChild(
+  compiled: string,
+  name: string,
+  namespaces: number,
+  delayMs = 0,
+  resources = 0,
+  registries: BenchRegistries = "static",
+): Result {
   const out = execFileSync(
     process.execPath,
     [
@@ -135,6 +165,8 @@ function runChild(compiled: string, name: string, namespaces: number, delayMs = 
       String(delayMs),
       "--resources",
       String(resources),
+      "--registries",
+      registries,
     ],
     { cwd: compiled, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
   );
@@ -149,6 +181,8 @@ function arg(name: string): string | undefined {
 export interface BenchOptions {
   /** Namespace counts measured against the SDK's own cost. */
   readonly sizes: readonly number[];
+  /** Namespace counts measured with an ACR registry and Docker Hub each. Defaults to `sizes`. */
+  readonly acrSizes?: readonly number[];
   /** The comparison with the sequential script: how many namespaces, and how long every call takes. */
   readonly sequential: { readonly namespaces: number; readonly delayMs: number };
   readonly log: (line: string) => void;
@@ -180,7 +214,9 @@ export async function runBench(options: BenchOptions = DEFAULT_OPTIONS): Promise
   try {
     const fmt = (n: number, d = 0) => n.toFixed(d);
     log("registry-access bench (Pulumi mock runtime; two static registries per namespace)\n");
-    log("namespaces  resources  per-ns  program ms  heap MB | sdk ms (same count)  heap MB | ratio");
+    log(
+      "namespaces  resources  per-ns  program ms  heap MB  peak RSS MB | sdk ms (same count)  heap MB | ratio",
+    );
     for (const n of options.sizes) {
       const program = runChild(compiled, "program", n);
       const sdk = runChild(compiled, "sdk", n, 0, program.resources);
@@ -191,11 +227,29 @@ export async function runBench(options: BenchOptions = DEFAULT_OPTIONS): Promise
           fmt(program.resources / n, 2).padStart(7),
           fmt(program.ms).padStart(11),
           fmt(program.heapMB, 1).padStart(8),
+          fmt(program.rssMB).padStart(12),
           "|",
           fmt(sdk.ms).padStart(19),
           fmt(sdk.heapMB, 1).padStart(8),
           "|",
           `${fmt(program.ms / sdk.ms, 2)}x`.padStart(6),
+        ].join(" "),
+      );
+    }
+    // What an ACR namespace costs: its token's three resources, their outputs and the password's dynamic provider.
+    log("\nACR: one ACR registry (a token per namespace) and Docker Hub per namespace");
+    log("namespaces  resources  per-ns  program ms  heap MB  peak RSS MB  heap KB/ns");
+    for (const n of options.acrSizes ?? options.sizes) {
+      const acr = runChild(compiled, "program", n, 0, 0, "acr");
+      log(
+        [
+          String(n).padStart(10),
+          String(acr.resources).padStart(10),
+          fmt(acr.resources / n, 2).padStart(7),
+          fmt(acr.ms).padStart(11),
+          fmt(acr.heapMB, 1).padStart(8),
+          fmt(acr.rssMB).padStart(12),
+          fmt((acr.heapMB * 1024) / n).padStart(11),
         ].join(" "),
       );
     }
@@ -224,6 +278,7 @@ async function main(): Promise<void> {
       Number(arg("namespaces")),
       Number(arg("delay-ms") ?? 0),
       Number(arg("resources") ?? 0),
+      arg("registries") === "acr" ? "acr" : "static",
     );
     process.stdout.write(`${JSON.stringify(result)}\n`);
     process.exit(0);

@@ -257,6 +257,38 @@ async function settle(pending: () => number, count: () => number): Promise<void>
   }
 }
 
+/**
+ * What the recorder keeps of a registration request. Built apart from the monitor's callback: a closure shares its
+ * scope with every other closure of the same call, so getters made beside `callback` would keep the SDK's
+ * registration state (the request, its resolvers, their promises' stack traces) alive for every resource.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function recordedEntry(req: any): Registered {
+  // Inputs are decoded when a test reads them, so that the bench measures the program, not this recorder.
+  const object = req.getObject();
+  let rawInputs: Record<string, unknown> | undefined;
+  let inputs: Record<string, unknown> | undefined;
+  return {
+    type: req.getType(),
+    name: req.getName(),
+    custom: req.getCustom(),
+    get rawInputs() {
+      return (rawInputs ??= rpc.deserializeProperties(object) as Record<string, unknown>);
+    },
+    get inputs() {
+      return (inputs ??= unwrapSecrets(this.rawInputs) as Record<string, unknown>);
+    },
+    urn: "",
+    parent: req.getParent(),
+    provider: req.getProvider(),
+    dependsOn: req.getDependenciesList(),
+    retainOnDelete: req.getRetainondelete() ?? false,
+    ignoreChanges: req.getIgnorechangesList(),
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+  };
+}
+
 /** Install mocks that record every registration and options into `recorder`. */
 export async function installMocks(
   recorder: Recorder,
@@ -297,29 +329,7 @@ export async function installMocks(
   let inFlight = 0;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
-    // Inputs are decoded when a test reads them, so that the bench measures the program, not this recorder.
-    const object = req.getObject();
-    let rawInputs: Record<string, unknown> | undefined;
-    let inputs: Record<string, unknown> | undefined;
-    const entry: Registered = {
-      type: req.getType(),
-      name: req.getName(),
-      custom: req.getCustom(),
-      get rawInputs() {
-        return (rawInputs ??= rpc.deserializeProperties(object) as Record<string, unknown>);
-      },
-      get inputs() {
-        return (inputs ??= unwrapSecrets(this.rawInputs) as Record<string, unknown>);
-      },
-      urn: "",
-      parent: req.getParent(),
-      provider: req.getProvider(),
-      dependsOn: req.getDependenciesList(),
-      retainOnDelete: req.getRetainondelete() ?? false,
-      ignoreChanges: req.getIgnorechangesList(),
-      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-      deleteBeforeReplace: req.getDeletebeforereplace(),
-    };
+    const entry = recordedEntry(req);
     recorder.resources.push(entry);
     inFlight++;
     return original(req, (err: unknown, resp: { getUrn(): string } | undefined) => {

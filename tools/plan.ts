@@ -28,7 +28,8 @@ import {
   stackName,
 } from "../components/stackFile";
 import { HelpRequested, Io, parseOptions, PROCESS_IO, UsageError } from "./cli";
-import { Recorder, Registered, runProgram } from "./mockRuntime";
+import { checkAcrLimits } from "../components/registryLimits";
+import { installMocks, Recorder, Registered, runProgram } from "./mockRuntime";
 
 const PROJECT = "registry-access";
 const NAMESPACE_COMPONENT = "registry-access:index:NamespaceRegistryAccess";
@@ -206,7 +207,7 @@ const HELP = [
   "  -h, --help            this help",
   "",
   "Exit status: 0 the plan; 1 a bad stack file, or a password in plain text or not set (pulumi up would",
-  "stop on it); 2 plan could not run.",
+  "stop on it); 2 plan could not run (or ran out of memory: REGISTRY_ACCESS_PLAN_HEAP_MB, default 1024).",
 ].join("\n");
 
 const OPTIONS = {
@@ -248,11 +249,59 @@ function readOptions(argv: readonly string[]): Options {
   };
 }
 
+/**
+ * Namespaces per run of the program. The SDK keeps every output of every resource pending until the run settles
+ * (about 2 MB per ACR namespace at the peak, docs/performance.md), so a fleet is planned a slice at a time: the
+ * peak then depends on this, not on the stack's size.
+ */
+export const PLAN_CHUNK_NAMESPACES = 200;
+
+/** The stack's namespaces (sorted, as the settings list them) in slices of at most `size`. */
+export function namespaceChunks(names: readonly string[], size: number): string[][] {
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(`a chunk holds at least one namespace, got ${size}`);
+  const chunks: string[][] = [];
+  for (let i = 0; i < names.length; i += size) chunks.push(names.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * The program under mocks, one slice of namespaces at a time, as one recorder: what one run would record.
+ * Each namespace's resources are its own; what the stack declares once (its providers, the alerts) has the same
+ * URN in every slice and is kept once. The one check that counts across namespaces (tokens per ACR registry
+ * against its tier) runs first on the whole stack, as the program runs it.
+ */
+async function runInChunks(
+  config: Record<string, unknown>,
+  settings: Settings,
+  stack: string,
+  size: number,
+): Promise<Recorder> {
+  const names = settings.namespaces.map((n) => n.name);
+  if (names.length <= size) return (await runProgram(config, { stack, project: PROJECT })).recorder;
+  await installMocks(new Recorder(), { stack, project: PROJECT });
+  await checkAcrLimits(settings);
+  const key = `${PROJECT}:namespaces`;
+  const all = config[key] as Record<string, unknown>;
+  const recorder = new Recorder();
+  const seen = new Set<string>();
+  for (const chunk of namespaceChunks(names, size)) {
+    const namespaces = Object.fromEntries(chunk.map((name) => [name, all[name]]));
+    const run = await runProgram({ ...config, [key]: namespaces }, { stack, project: PROJECT });
+    for (const r of run.recorder.resources) {
+      if (seen.has(r.urn)) continue;
+      seen.add(r.urn);
+      recorder.resources.push(r);
+    }
+  }
+  return recorder;
+}
+
 function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-async function plan(options: Options, io: Io): Promise<number> {
+async function plan(options: Options, io: Io, chunkNamespaces: number): Promise<number> {
   const { stack } = options;
   const file = stackFilePath(options.projectDir, stack);
   if (!fs.existsSync(file)) throw new UsageError(`no stack file ${file}`);
@@ -299,13 +348,13 @@ async function plan(options: Options, io: Io): Promise<number> {
   }
   // The plan reads the passwords from the file itself (above); the program under mocks need not read it again.
   setStackFileSource(() => undefined);
-  let run: Awaited<ReturnType<typeof runProgram>>;
+  let recorder: Recorder;
   try {
-    run = await runProgram(stackFile.config, { stack, project: PROJECT });
+    recorder = await runInChunks(stackFile.config, settings, stack, chunkNamespaces);
   } finally {
     setStackFileSource();
   }
-  const result = buildPlan(stack, settings, run.recorder, passwords);
+  const result = buildPlan(stack, settings, recorder, passwords);
   const text = options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatPlan(result)}\n`;
   if (options.out !== undefined) {
     try {
@@ -330,10 +379,17 @@ async function plan(options: Options, io: Io): Promise<number> {
   return 1;
 }
 
-/** The whole command: its exit status. Throws only for a bug (a usage problem is reported and gives 2). */
-export async function main(argv: readonly string[], io: Io = PROCESS_IO): Promise<number> {
+/**
+ * The whole command: its exit status. Throws only for a bug (a usage problem is reported and gives 2).
+ * `chunkNamespaces`: namespaces per run of the program (tests plan small stacks in several runs).
+ */
+export async function main(
+  argv: readonly string[],
+  io: Io = PROCESS_IO,
+  chunkNamespaces = PLAN_CHUNK_NAMESPACES,
+): Promise<number> {
   try {
-    return await plan(readOptions(argv), io);
+    return await plan(readOptions(argv), io, chunkNamespaces);
   } catch (error) {
     if (error instanceof HelpRequested) {
       io.out(`${HELP}\n`);
