@@ -31,6 +31,6 @@ describe("npm run bench", function () {
       lines[4].trim(),
       "namespaces  resources  per-ns  program ms  heap MB  peak RSS MB  heap KB/ns",
     );
-    assert.deepStrictEqual(lines[5].trim().split(/\s+/).slice(0, 3), ["2", "16", "8.00"], lines.join("\n"));
+    assert.deepStrictEqual(lines[5].trim().split(/\s+/).slice(0, 3), ["2", "18", "9.00"], lines.join("\n"));
   });
 });

@@ -459,9 +459,9 @@ describe("npm run plan", () => {
       assert.deepStrictEqual(
         whole.plan.namespaces.map((n: { name: string; resources: number }) => [n.name, n.resources]),
         [
-          ["team-a", 8],
+          ["team-a", 9],
           ["team-b", 5],
-          ["team-c", 8],
+          ["team-c", 9],
         ],
       );
     });
@@ -565,7 +565,7 @@ describe("npm run plan", () => {
       const r = guard({ REGISTRY_ACCESS_PLAN_HEAP_MB: "" }, ["--stack", "prod"]);
       assert.strictEqual(r.status, 0, r.stderr);
       assert.strictEqual(r.stderr, "");
-      assert.match(r.stdout, /^stack prod: 1 namespace, 10 resources in all\n/);
+      assert.match(r.stdout, /^stack prod: 1 namespace, 11 resources in all\n/);
       const bad = guard({}, ["--stack", "nosuch"]);
       assert.deepStrictEqual(bad, {
         status: 2,

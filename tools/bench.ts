@@ -34,7 +34,7 @@ export type BenchRegistries = "static" | "acr";
 
 /**
  * N namespaces, two static registries each (the case the targets are set for), or an ACR registry and Docker Hub
- * each: the ACR registry adds a token per namespace (scope map, token, password), so 8 resources instead of 4.
+ * each: the ACR registry adds a token per namespace (scope map, token, password, rotation offset), so 9 resources instead of 4.
  */
 export function benchConfig(
   namespaces: number,
