@@ -77,6 +77,14 @@ describe("the supported Node.js version (issue 18.8)", () => {
     assert.match(pkg.scripts.mutate, new RegExp(`^npx --yes -p node@${nvmrc.trim()} -- stryker run`));
   });
 
+  it(".ci/run runs everything under the Node of .nvmrc, before npm ci, when the machine's own is another", () => {
+    const ci = read(".ci/run");
+    const exec = ci.indexOf('exec npx --yes -p "node@$wanted" -- bash "$0" "$@"');
+    assert.ok(exec > 0, ".ci/run re-runs itself under node@$wanted");
+    assert.ok(ci.includes("wanted=$(cat .nvmrc)"), ".ci/run reads the version from .nvmrc");
+    assert.ok(exec < ci.indexOf("\nnpm ci "), "before npm ci");
+  });
+
   it("no package in the lock declares engines that exclude a supported version", () => {
     assert.deepStrictEqual(packagesExcluding(lock, pkg.engines.node), []);
   });
