@@ -709,6 +709,25 @@ describe("GitHub Actions workflows", () => {
       ]);
     });
 
+    it("give every committed stack but local one deploy and one scheduled job of its own (a fleet split across stacks)", () => {
+      const stacks = readdirSync(join(DIR, "..", ".."))
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined && s !== "local")
+        .sort();
+      assert.deepEqual(stacks, ["dev", "prod"]);
+      for (const file of ["deploy.yml", "scheduled.yml"]) {
+        const jobs = allJobs().filter(
+          ([f, , job]) => f === file && job.concurrency?.group.startsWith("pulumi-up-"),
+        );
+        const byStack = jobs.map(([, id, job]) => [job.env?.STACK, job.concurrency?.group, id]).sort();
+        assert.deepEqual(
+          byStack,
+          stacks.map((stack) => [stack, `pulumi-up-${stack}`, stack]),
+          `${file}: one job per stack, named after it, with STACK and the stack's own up group`,
+        );
+      }
+    });
+
     it("run up only on the head of main, checked after npm ci and before logging in", () => {
       const upJobs = allJobs().filter(([, , job]) => pulumiSteps(job).some((s) => s.with?.command === "up"));
       assert.deepEqual(
