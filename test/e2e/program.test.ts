@@ -442,6 +442,8 @@ describe("the program with production dependencies alone (issue 8, item 7)", fun
       "index.ts",
       "components",
       "loader",
+      "packages",
+      ".npmrc",
       "package.json",
       "package-lock.json",
       "tsconfig.json",
@@ -456,6 +458,10 @@ describe("the program with production dependencies alone (issue 8, item 7)", fun
       maxBuffer: 64 << 20,
     });
     assert.ok(!fs.existsSync(path.join(workDir, "node_modules", "mocha")), "dev dependencies were installed");
+    // The providers' package is copied (install-links in .npmrc), so Pulumi stores a require of it (issue 16.9).
+    assert.ok(
+      !fs.lstatSync(path.join(workDir, "node_modules", "registry-access-providers")).isSymbolicLink(),
+    );
     const stack = await newStack(
       workDir,
       "e2e-prod-deps",
