@@ -10,23 +10,21 @@
  * path runs, and nothing probes the network (ManagedIdentityCredential would call the instance metadata service).
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { ContainerRegistryManagementClient } from "@azure/arm-containerregistry";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { AcrRegistry, startAcrRegistry } from "../support/acrRegistry";
 import { ArmServer, startArmServer, TEST_BEARER_TOKEN } from "../support/armServer";
 import {
   canaryFindings,
-  copyProgram,
+  copyTestProgram,
   core,
   decodeDockerConfig,
   exportState,
+  fakeAzureCli,
   kubeContext,
   kubectl,
   newStack,
-  ROOT,
+  signInThroughFakeAzureCli,
   watchSecretDeletions,
 } from "./support/harness";
 
@@ -65,30 +63,12 @@ describe("the ACR password provider through the real engine and a dynamic-provid
       images: { "team/app": ["latest"] },
     });
 
-    const tools = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-e2e-az-"));
-    fs.writeFileSync(
-      path.join(tools, "az"),
-      "#!/bin/sh\n# az account get-access-token, as the Azure CLI answers it, with the local ARM server's token.\n" +
-        `echo '{"accessToken":"${TEST_BEARER_TOKEN}","expiresOn":"2099-01-01 00:00:00.000000","expires_on":"4070908800","tokenType":"Bearer"}'\n`,
-      { mode: 0o755 },
-    );
-    fs.writeFileSync(path.join(tools, "arm-ca.pem"), arm.caPem);
+    const tools = fakeAzureCli(arm);
 
     await kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true");
     await kubectl("create", "namespace", NAMESPACE);
 
-    workDir = copyProgram(["components", "package.json", "tsconfig.json"]);
-    // The program keeps its place beside the components it imports, as in this repository.
-    fs.mkdirSync(path.join(workDir, "test/e2e/acr-program"), { recursive: true });
-    fs.copyFileSync(
-      path.join(ROOT, "test/e2e/acr-program/index.ts"),
-      path.join(workDir, "test/e2e/acr-program/index.ts"),
-    );
-    fs.writeFileSync(
-      path.join(workDir, "Pulumi.yaml"),
-      "name: registry-access-acr-e2e\nmain: test/e2e/acr-program/index.ts\n" +
-        "runtime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    );
+    workDir = copyTestProgram("acr-program", "registry-access-acr-e2e");
     stack = await newStack(workDir, "e2e-acr", {
       "kubernetes:context": kubeContext(),
       "registry-access-acr-e2e:namespace": NAMESPACE,
@@ -101,11 +81,8 @@ describe("the ACR password provider through the real engine and a dynamic-provid
       "registry-access-acr-e2e:passwordLifetimeDays": 10,
       "registry-access-acr-e2e:rotateAfterDays": 5,
     });
-    const ws = stack.workspace as LocalWorkspace;
-    ws.envVars.PATH = `${tools}:${ws.envVars.PATH}`;
-    ws.envVars.NODE_EXTRA_CA_CERTS = path.join(tools, "arm-ca.pem");
-    ws.envVars.AZURE_TOKEN_CREDENTIALS = "AzureCliCredential";
-    ws.envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+    signInThroughFakeAzureCli(stack, tools);
+    (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
   });
   after(async () => {
     await acr?.stop();

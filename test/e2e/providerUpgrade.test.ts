@@ -7,13 +7,16 @@
  * at the resource's next update (its rotation). The figures it logs are the ones in docs/performance.md.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
 import { AcrRegistry, startAcrRegistry } from "../support/acrRegistry";
-import { ArmServer, startArmServer, TEST_BEARER_TOKEN } from "../support/armServer";
-import { copyProgram, exportState, newStack, ROOT } from "./support/harness";
+import { ArmServer, startArmServer } from "../support/armServer";
+import {
+  copyTestProgram,
+  exportState,
+  fakeAzureCli,
+  newStack,
+  signInThroughFakeAzureCli,
+} from "./support/harness";
 
 const SUB = "00000000-0000-0000-0000-00000000e2e9";
 const REGISTRY_ID = `/subscriptions/${SUB}/resourceGroups/rg-e2e/providers/Microsoft.ContainerRegistry/registries/e2eupgrade`;
@@ -72,26 +75,9 @@ describe("a stack written with the provider by value, upgraded to the provider p
       tokens: { [TOKEN]: { scopeMap: TOKEN, passwords: () => issued() } },
       images: { "team/app": ["latest"] },
     });
-    const tools = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-e2e-az-"));
-    fs.writeFileSync(
-      path.join(tools, "az"),
-      "#!/bin/sh\n# az account get-access-token, as the Azure CLI answers it, with the local ARM server's token.\n" +
-        `echo '{"accessToken":"${TEST_BEARER_TOKEN}","expiresOn":"2099-01-01 00:00:00.000000","expires_on":"4070908800","tokenType":"Bearer"}'\n`,
-      { mode: 0o755 },
-    );
-    fs.writeFileSync(path.join(tools, "arm-ca.pem"), arm.caPem);
+    const tools = fakeAzureCli(arm);
 
-    workDir = copyProgram(["components", "package.json", "tsconfig.json"]);
-    fs.mkdirSync(path.join(workDir, "test/e2e/upgrade-program"), { recursive: true });
-    fs.copyFileSync(
-      path.join(ROOT, "test/e2e/upgrade-program/index.ts"),
-      path.join(workDir, "test/e2e/upgrade-program/index.ts"),
-    );
-    fs.writeFileSync(
-      path.join(workDir, "Pulumi.yaml"),
-      "name: registry-access-upgrade-e2e\nmain: test/e2e/upgrade-program/index.ts\n" +
-        "runtime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    );
+    workDir = copyTestProgram("upgrade-program", "registry-access-upgrade-e2e");
     stack = await newStack(workDir, STACK, {
       "registry-access-upgrade-e2e:byValue": true,
       "registry-access-upgrade-e2e:loginServer": acr.server,
@@ -100,10 +86,7 @@ describe("a stack written with the provider by value, upgraded to the provider p
       "registry-access-upgrade-e2e:armEndpoint": arm.endpoint,
       "registry-access-upgrade-e2e:verifyRepository": "team/app",
     });
-    const ws = stack.workspace as LocalWorkspace;
-    ws.envVars.PATH = `${tools}:${ws.envVars.PATH}`;
-    ws.envVars.NODE_EXTRA_CA_CERTS = path.join(tools, "arm-ca.pem");
-    ws.envVars.AZURE_TOKEN_CREDENTIALS = "AzureCliCredential";
+    signInThroughFakeAzureCli(stack, tools);
   });
   after(async () => {
     await acr?.stop();

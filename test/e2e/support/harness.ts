@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { TEST_BEARER_TOKEN } from "../../support/armServer";
 
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 const run = promisify(execFile);
@@ -303,4 +304,45 @@ export async function killRun(child: ChildProcess): Promise<void> {
     }
   }
   await exited;
+}
+
+/**
+ * A folder that stands in for the Azure CLI before the local ARM server: an `az` that answers
+ * `az account get-access-token` as the CLI does, with the server's token, and the server's CA certificate. Give it
+ * to a stack with {@link signInThroughFakeAzureCli}.
+ */
+export function fakeAzureCli(arm: { readonly caPem: string }): string {
+  const tools = fs.mkdtempSync(path.join(os.tmpdir(), "registry-access-e2e-az-"));
+  fs.writeFileSync(
+    path.join(tools, "az"),
+    "#!/bin/sh\n# az account get-access-token, as the Azure CLI answers it, with the local ARM server's token.\n" +
+      `echo '{"accessToken":"${TEST_BEARER_TOKEN}","expiresOn":"2099-01-01 00:00:00.000000","expires_on":"4070908800","tokenType":"Bearer"}'\n`,
+    { mode: 0o755 },
+  );
+  fs.writeFileSync(path.join(tools, "arm-ca.pem"), arm.caPem);
+  return tools;
+}
+
+/** Makes the providers of the stack's runs sign in through the {@link fakeAzureCli} folder `tools`, trusting its CA. */
+export function signInThroughFakeAzureCli(stack: Stack, tools: string): void {
+  const ws = stack.workspace as LocalWorkspace;
+  ws.envVars.PATH = `${tools}:${ws.envVars.PATH}`;
+  ws.envVars.NODE_EXTRA_CA_CERTS = path.join(tools, "arm-ca.pem");
+  ws.envVars.AZURE_TOKEN_CREDENTIALS = "AzureCliCredential";
+}
+
+/**
+ * A copy of the components with a test program of test/e2e/`dir`/index.ts, kept beside them as in this repository,
+ * and a Pulumi.yaml of project `name` that runs it through ts-node.
+ */
+export function copyTestProgram(dir: string, name: string): string {
+  const workDir = copyProgram(["components", "package.json", "tsconfig.json"]);
+  const main = `test/e2e/${dir}/index.ts`;
+  fs.mkdirSync(path.join(workDir, path.dirname(main)), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, main), path.join(workDir, main));
+  fs.writeFileSync(
+    path.join(workDir, "Pulumi.yaml"),
+    `name: ${name}\nmain: ${main}\n` + "runtime:\n  name: nodejs\n  options:\n    typescript: true\n",
+  );
+  return workDir;
 }
