@@ -22,6 +22,7 @@
  * - Production dependencies alone: it needs `typescript` (a dependency) only when a file is not in the cache.
  * - Errors point to the .ts file and line: the source maps go to source-map-support.
  * - An unwritable cache (a read-only node_modules) only costs the compile: the hook then works without it.
+ * - The cache stays small: writing a file's new entry removes the entries of its earlier versions.
  */
 const crypto = require("crypto");
 const fs = require("fs");
@@ -118,10 +119,35 @@ function transpile(filename, source) {
   return { code, map: JSON.stringify(map) };
 }
 
+/**
+ * The cache file of one file's output: a prefix from its path alone, then the full key. The prefix lets a new entry
+ * replace the entries of earlier versions of the same file, so the cache holds one entry per source file.
+ */
+function cacheFile(filename, source) {
+  const prefix = crypto.createHash("sha256").update(filename).digest("hex").slice(0, 16);
+  return { prefix, file: path.join(cacheDir(), `${prefix}-${cacheKey(filename, source)}.json`) };
+}
+
+/**
+ * Removes the entries of earlier versions of a file (same prefix), once its new entry is written, and any entry of
+ * the loader's first format (the key alone, no prefix), which nothing reads any more.
+ */
+function prune(prefix, keep) {
+  for (const name of fs.readdirSync(cacheDir())) {
+    const earlier = name.startsWith(`${prefix}-`) && name.endsWith(".json") && name !== path.basename(keep);
+    if (earlier || /^[0-9a-f]{64}\.json$/.test(name)) {
+      try {
+        fs.unlinkSync(path.join(cacheDir(), name));
+      } catch {
+        // another run removed it first
+      }
+    }
+  }
+}
+
 /** The output for one file, from the cache or freshly compiled (and then cached). */
 function compile(filename, source) {
-  const key = cacheKey(filename, source);
-  const file = path.join(cacheDir(), `${key}.json`);
+  const { prefix, file } = cacheFile(filename, source);
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch {
@@ -134,6 +160,7 @@ function compile(filename, source) {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(out));
     fs.renameSync(tmp, file);
+    prune(prefix, file);
   } catch {
     // read-only node_modules: run uncached
   }

@@ -157,7 +157,35 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
 
     fs.writeFileSync(file, 'export const value: string = "edited";\n');
     assert.deepStrictEqual(JSON.parse(host(load, env).out), { v: "edited", ts: true });
-    assert.strictEqual(fs.readdirSync(cache).length, 2);
+    assert.deepStrictEqual(
+      JSON.parse(host(load, env).out),
+      { v: "edited", ts: false },
+      "the edited file's entry was not used",
+    );
+  });
+
+  it("keeps one cache entry per file: a new version's entry replaces the earlier ones, other files' stay", () => {
+    const first = path.join(scratch, "first.ts");
+    const second = path.join(scratch, "second.ts");
+    const load = `console.log(require(${JSON.stringify(first)}).v + require(${JSON.stringify(second)}).v);`;
+    const env = { REGISTRY_ACCESS_TS_CACHE: cache };
+    fs.writeFileSync(first, "export const v: number = 1;\n");
+    fs.writeFileSync(second, "export const v: number = 10;\n");
+    assert.strictEqual(host(load, env).out, "11\n");
+    const before = fs.readdirSync(cache).sort();
+    assert.strictEqual(before.length, 2);
+    // An entry in the loader's first format (the key alone) is removed with the next write.
+    const legacy = `${"ab".repeat(32)}.json`;
+    fs.writeFileSync(path.join(cache, legacy), "{}");
+    for (const v of [2, 3]) {
+      fs.writeFileSync(first, `export const v: number = ${v};\n`);
+      assert.strictEqual(host(load, env).out, `${v + 10}\n`);
+    }
+    const after = fs.readdirSync(cache).sort();
+    assert.strictEqual(after.length, 2, after.join(", "));
+    const secondEntry = before.filter((n) => after.includes(n));
+    assert.strictEqual(secondEntry.length, 1, "the unchanged file's entry was removed or rewritten");
+    assert.ok(!after.includes(legacy), "the first format's entry stayed");
   });
 
   it("compiles again over a cache entry that is not whole, and runs when the cache cannot be written", () => {
