@@ -1,4 +1,4 @@
-import * as azure from "@pulumi/azure-native";
+import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AcrTokenPassword } from "./acrTokenPassword";
@@ -155,7 +155,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
     const scopeMapName = acrTokenName(args.project, args.stack, args.namespace);
     const tokenName = acrTokenName(args.project, args.stack, args.namespace, generation);
 
-    const scopeMap = new azure.containerregistry.ScopeMap(
+    const scopeMap = new containerregistry.ScopeMap(
       `${name}-scope-map`,
       {
         resourceGroupName: registry.resourceGroup,
@@ -166,7 +166,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
       },
       child,
     );
-    const token = new azure.containerregistry.Token(
+    const token = new containerregistry.Token(
       generation === 0 ? `${name}-token` : `${name}-token-g${generation}`,
       {
         resourceGroupName: registry.resourceGroup,

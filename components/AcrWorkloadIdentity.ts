@@ -1,4 +1,5 @@
-import * as azure from "@pulumi/azure-native";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { deterministicGuid, REPOSITORY_READER_ROLE_ID, repositoryReaderCondition } from "./abacCondition";
@@ -69,7 +70,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
     // One identity per namespace for ACR, apart from the ESO vault identity: each identity holds one kind of
     // permission, so revoking one path (say, the vault) never touches the other.
     const idName = acrIdentityName(args.project, args.stack, namespaceName);
-    const identity = new azure.managedidentity.UserAssignedIdentity(
+    const identity = new managedidentity.UserAssignedIdentity(
       `${name}-identity`,
       {
         resourceGroupName: wi.identityResourceGroup,
@@ -79,7 +80,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
       },
       child,
     );
-    const federation = new azure.managedidentity.FederatedIdentityCredential(
+    const federation = new managedidentity.FederatedIdentityCredential(
       `${name}-federation`,
       {
         resourceGroupName: wi.identityResourceGroup,
@@ -96,7 +97,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
     const roles = args.registries.map(({ registry, repositories, resourceId }) => {
       const condition = repositoryReaderCondition(repositories);
       conditions[registry.id] = condition;
-      return new azure.authorization.RoleAssignment(
+      return new authorization.RoleAssignment(
         `${name}-${registry.id}-reader`,
         {
           // A GUID that is the same on every run: a random one would re-create the assignment each time.

@@ -1,4 +1,6 @@
-import * as azure from "@pulumi/azure-native";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as keyvault from "@pulumi/azure-native/keyvault";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { vaultUrlIn } from "./azureAuth";
@@ -80,7 +82,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
     const readyTimeout = eso.readyTimeoutSeconds ?? EXTERNAL_SECRET_TIMEOUT_SECONDS;
     const secretName = vaultSecretName(args.project, args.stack, namespaceName);
 
-    const vaultSecret = new azure.keyvault.Secret(
+    const vaultSecret = new keyvault.Secret(
       `${name}-vault-secret`,
       {
         resourceGroupName: kv.resourceGroup,
@@ -102,7 +104,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
       storeRef = { kind: "ClusterSecretStore", name: eso.clusterSecretStore };
     } else {
       const idName = identityName(args.project, args.stack, namespaceName);
-      const identity = new azure.managedidentity.UserAssignedIdentity(
+      const identity = new managedidentity.UserAssignedIdentity(
         `${name}-identity`,
         {
           resourceGroupName: eso.identityResourceGroup,
@@ -112,7 +114,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
         },
         child,
       );
-      const federation = new azure.managedidentity.FederatedIdentityCredential(
+      const federation = new managedidentity.FederatedIdentityCredential(
         `${name}-federation`,
         {
           resourceGroupName: eso.identityResourceGroup,
@@ -125,7 +127,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
         },
         child,
       );
-      const reader = new azure.authorization.RoleAssignment(
+      const reader = new authorization.RoleAssignment(
         `${name}-secret-reader`,
         {
           // This one vault secret, nothing wider.

@@ -1,4 +1,4 @@
-import * as azure from "@pulumi/azure-native";
+import * as resources from "@pulumi/azure-native/resources";
 import * as pulumi from "@pulumi/pulumi";
 import { AcrRegistry } from "./settings";
 
@@ -52,7 +52,7 @@ export async function checkAbacMode(registries: readonly AcrRegistry[]): Promise
   const problems: string[] = [];
   for (const registry of registries) {
     try {
-      const resource = await azure.resources.getResource({
+      const resource = await resources.getResource({
         resourceGroupName: registry.resourceGroup,
         resourceProviderNamespace: "Microsoft.ContainerRegistry",
         parentResourcePath: "",

@@ -1,4 +1,4 @@
-import * as azure from "@pulumi/azure-native";
+import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as pulumi from "@pulumi/pulumi";
 import { pullOnlyActions } from "./AcrPullToken";
 import type { AcrRegistry, Settings } from "./settings";
@@ -88,7 +88,7 @@ export async function checkAcrLimits(settings: Pick<Settings, "namespaces">): Pr
     const { registry } = usage;
     let sku: string | undefined;
     try {
-      const live = await azure.containerregistry.getRegistry({
+      const live = await containerregistry.getRegistry({
         resourceGroupName: registry.resourceGroup,
         registryName: registry.registryName,
       });

@@ -1,4 +1,4 @@
-import * as azure from "@pulumi/azure-native";
+import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as pulumi from "@pulumi/pulumi";
 import { ExternalSecretsSettings } from "./settings";
 
@@ -31,7 +31,7 @@ export async function checkVaultAuthorization(eso: ExternalSecretsSettings): Pro
   const kv = eso.keyVault;
   let enabled: boolean | undefined;
   try {
-    const vault = await azure.keyvault.getVault({ resourceGroupName: kv.resourceGroup, vaultName: kv.name });
+    const vault = await keyvault.getVault({ resourceGroupName: kv.resourceGroup, vaultName: kv.name });
     enabled = vault.properties.enableRbacAuthorization;
   } catch (err) {
     throw new pulumi.RunError(

@@ -117,6 +117,34 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
     ]);
   });
 
+  it("maps each project call site once per process, however many stacks it is on, with the same text", () => {
+    const file = path.join(ROOT, "test/support/tsLoaderFixture.ts");
+    const run = host(
+      // The SDK's source-map-support, as the loader finds it; count what it is asked to map.
+      'const support = require(require.resolve("source-map-support", { paths: [require("path").join(' +
+        'require("path").dirname(require.resolve("@pulumi/pulumi/package.json")), "cmd", "run")] }));\n' +
+        "const wrap = support.wrapCallSite; let calls = 0;\n" +
+        "support.wrapCallSite = (...a) => { calls++; return wrap(...a); };\n" +
+        "const stacks = new Set();\n" +
+        `for (let i = 0; i < 50; i++) { delete require.cache[${JSON.stringify(file)}]; ` +
+        `try { require(${JSON.stringify(file)}); } catch (e) { stacks.add(e.stack.split("\\n").slice(0, 3).join("\\n")); } }\n` +
+        "console.log(JSON.stringify({ calls, stacks: [...stacks] }));",
+      { REGISTRY_ACCESS_TS_CACHE: cache },
+    );
+    assert.strictEqual(run.status, 0, run.err);
+    assert.deepStrictEqual(JSON.parse(run.out), {
+      // Two project frames (check, and the file's top level), each mapped once for the 50 stacks.
+      calls: 2,
+      stacks: [
+        [
+          "Error: namespaces.team-a: no registry",
+          `    at check (${file}:11:9)`,
+          `    at Object.<anonymous> (${file}:14:1)`,
+        ].join("\n"),
+      ],
+    });
+  });
+
   it("keeps its stack formatter after cmd/run's source-map-support/register, which would map every frame", () => {
     const run = host("console.log(Error.prepareStackTrace.name)");
     assert.strictEqual(run.out, "registryAccessPrepareStackTrace\n", run.err);
@@ -227,6 +255,22 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
       ),
     );
     assert.deepStrictEqual(fs.readdirSync(cache), []);
+  });
+
+  it("loading the program takes azure-native's submodules only, not its index (0.6 s of start-up)", () => {
+    const run = host(
+      `require(${JSON.stringify(path.join(ROOT, "index.ts"))});\n` +
+        "const loaded = Object.keys(require.cache).filter((k) => k.includes('/node_modules/@pulumi/azure-native/'));\n" +
+        "console.log(JSON.stringify(loaded.map((k) => k.replace(/.*\\/@pulumi\\/azure-native\\//, '')).sort()));",
+      { REGISTRY_ACCESS_TS_CACHE: cache },
+    );
+    const loaded: string[] = JSON.parse(run.out || "null") ?? assert.fail(run.err);
+    assert.ok(!loaded.includes("index.js"), `azure-native's index was loaded: ${loaded.join(", ")}`);
+    // Each submodule takes its own enums (types/enums/<module>/), never the types of every module.
+    assert.ok(!loaded.includes("types/index.js"), "azure-native's types of every module were loaded");
+    for (const m of ["containerregistry", "authorization", "managedidentity", "keyvault", "resources"]) {
+      assert.ok(loaded.includes(`${m}/index.js`), `${m} missing from ${loaded.join(", ")}`);
+    }
   });
 
   it("leaves .ts files of dependencies to node's own loader", () => {
