@@ -33,6 +33,11 @@ function host(
   return { status: child.status, out: child.stdout, err: child.stderr };
 }
 
+/** The loader's own cache entries (its `v8/` folder holds V8's compile cache). */
+function entries(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => name.endsWith(".json"));
+}
+
 /** A scratch folder inside the project (the loader compiles only the project's files), removed after each test. */
 let scratch: string;
 let cache: string;
@@ -145,6 +150,36 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
     });
   });
 
+  it("the SDK's promises record no stack unless PULUMI_DEBUG_PROMISE_LEAKS asks; the leak check stays", () => {
+    const script =
+      'const d = require("@pulumi/pulumi/runtime/debuggable");\n' +
+      'const p = Promise.resolve(1); d.debuggablePromise(p, "ctx");\n' +
+      "console.log(JSON.stringify({ stack: p._debugStackTrace, limit: Error.stackTraceLimit }));\n" +
+      // A promise that never settles: the SDK's leak check fails the run at exit.
+      'd.debuggablePromise(new Promise(() => {}), "leaked");';
+    const quiet = host(script);
+    assert.deepStrictEqual(JSON.parse(quiet.out), { stack: "Error: ", limit: 10 });
+    assert.strictEqual(quiet.status, 1);
+    assert.match(quiet.err, /The Pulumi runtime detected that 1 promise was still active/);
+
+    const debug = host(script, { PULUMI_DEBUG_PROMISE_LEAKS: "true" });
+    const { stack } = JSON.parse(debug.out.split("\n")[0]);
+    assert.match(stack, /^Error: \n {4}at /, "the stack is recorded when leaks are debugged");
+    assert.strictEqual(debug.status, 1);
+    assert.match(debug.err, /Promise leak detected:\nCONTEXT\(\d+\): leaked\nSTACK_TRACE:\nError: \n {4}at /);
+  });
+
+  it("turns on V8's compile cache in the loader's cache folder, unless NODE_DISABLE_COMPILE_CACHE is set", () => {
+    const script = 'console.log(require("module").getCompileCacheDir() ?? "off")';
+    const on = host(script, { REGISTRY_ACCESS_TS_CACHE: cache });
+    assert.strictEqual(on.status, 0, on.err);
+    // Node adds a folder per Node version and V8 flags under the given one.
+    assert.ok(on.out.startsWith(path.join(cache, "v8", "")), on.out);
+    assert.ok(fs.readdirSync(path.join(cache, "v8")).length > 0, "nothing was cached");
+    const off = host(script, { REGISTRY_ACCESS_TS_CACHE: cache, NODE_DISABLE_COMPILE_CACHE: "1" });
+    assert.strictEqual(off.out, "off\n", off.err);
+  });
+
   it("keeps its stack formatter after cmd/run's source-map-support/register, which would map every frame", () => {
     const run = host("console.log(Error.prepareStackTrace.name)");
     assert.strictEqual(run.out, "registryAccessPrepareStackTrace\n", run.err);
@@ -176,7 +211,7 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
     const env = { REGISTRY_ACCESS_TS_CACHE: cache };
     fs.writeFileSync(file, 'export const value: string = "first";\n');
     assert.deepStrictEqual(JSON.parse(host(load, env).out), { v: "first", ts: true });
-    assert.strictEqual(fs.readdirSync(cache).length, 1);
+    assert.strictEqual(entries(cache).length, 1);
     assert.deepStrictEqual(
       JSON.parse(host(load, env).out),
       { v: "first", ts: false },
@@ -200,7 +235,7 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
     fs.writeFileSync(first, "export const v: number = 1;\n");
     fs.writeFileSync(second, "export const v: number = 10;\n");
     assert.strictEqual(host(load, env).out, "11\n");
-    const before = fs.readdirSync(cache).sort();
+    const before = entries(cache).sort();
     assert.strictEqual(before.length, 2);
     // An entry in the loader's first format (the key alone) is removed with the next write.
     const legacy = `${"ab".repeat(32)}.json`;
@@ -209,7 +244,7 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
       fs.writeFileSync(first, `export const v: number = ${v};\n`);
       assert.strictEqual(host(load, env).out, `${v + 10}\n`);
     }
-    const after = fs.readdirSync(cache).sort();
+    const after = entries(cache).sort();
     assert.strictEqual(after.length, 2, after.join(", "));
     const secondEntry = before.filter((n) => after.includes(n));
     assert.strictEqual(secondEntry.length, 1, "the unchanged file's entry was removed or rewritten");
@@ -221,7 +256,7 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
     fs.writeFileSync(file, "export const value: number = 42;\n");
     const load = `console.log(require(${JSON.stringify(file)}).value);`;
     assert.strictEqual(host(load, { REGISTRY_ACCESS_TS_CACHE: cache }).out, "42\n");
-    const [entry] = fs.readdirSync(cache);
+    const [entry] = entries(cache);
     fs.writeFileSync(path.join(cache, entry), '{"code":"module.exports.value = ');
     assert.strictEqual(host(load, { REGISTRY_ACCESS_TS_CACHE: cache }).out, "42\n");
 
@@ -254,7 +289,7 @@ describe("loader/register.js: how pulumi up loads the program (issue 17)", funct
         "m",
       ),
     );
-    assert.deepStrictEqual(fs.readdirSync(cache), []);
+    assert.deepStrictEqual(entries(cache), []);
   });
 
   it("loading the program takes azure-native's submodules only, not its index (0.6 s of start-up)", () => {
