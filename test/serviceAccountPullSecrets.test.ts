@@ -1,10 +1,13 @@
 import * as assert from "assert";
+import * as https from "https";
+import { AddressInfo } from "net";
 import {
   ACCOUNT_WAIT,
   converge,
   describeApiError,
   isConflict,
   JsonPatchOperation,
+  kubeClient,
   LiveServiceAccount,
   makeServiceAccountPullSecretsProvider,
   MAX_ATTEMPTS,
@@ -13,6 +16,7 @@ import {
   ServiceAccountPullSecretsInputs,
   statusOf,
 } from "../components/serviceAccountPullSecrets";
+import { makeCertificate } from "./support/armServer";
 
 const TEST_RV = (rv: string): JsonPatchOperation => ({
   op: "test",
@@ -279,5 +283,82 @@ describe("pull secrets on adopted service accounts: the provider (issue 16, item
     assert.strictEqual(describeApiError({ code: 500, body: { message: 1 } }), "HTTP 500");
     assert.strictEqual(describeApiError(new Error("one\ntwo")), "one");
     assert.strictEqual(describeApiError("plain"), "plain");
+  });
+});
+
+describe("pull secrets on adopted service accounts: the client on the cluster (issue 17)", () => {
+  // A Kubernetes API on 127.0.0.1 over TLS that answers reads of service accounts and counts TLS handshakes.
+  let server: https.Server;
+  let handshakes = 0;
+  const requests: { path: string; authorization: string }[] = [];
+  let kubeconfig: string;
+  before(async () => {
+    const { key, cert } = makeCertificate();
+    server = https.createServer({ key, cert }, (req, res) => {
+      requests.push({ path: req.url ?? "", authorization: req.headers.authorization ?? "" });
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/?]+)/.exec(req.url ?? "");
+      res.writeHead(m ? 200 : 404, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify(
+          m
+            ? {
+                apiVersion: "v1",
+                kind: "ServiceAccount",
+                metadata: { name: m[2], namespace: m[1], resourceVersion: "7" },
+                imagePullSecrets: [{ name: "regcred" }],
+              }
+            : { kind: "Status", code: 404 },
+        ),
+      );
+    });
+    server.on("secureConnection", () => handshakes++);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    kubeconfig = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      `- name: local\n  cluster:\n    server: https://127.0.0.1:${port}\n    certificate-authority-data: ${Buffer.from(cert).toString("base64")}`,
+      "users:",
+      "- name: me\n  user:\n    token: t0ken",
+      "contexts:",
+      "- name: one\n  context:\n    cluster: local\n    user: me",
+      "- name: two\n  context:\n    cluster: local\n    user: me",
+      "current-context: one",
+      "",
+    ].join("\n");
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it("one client per cluster, whose reads share one TLS connection and each carry the credentials", async () => {
+    handshakes = 0;
+    requests.length = 0;
+    const client = kubeClient({ kubeconfig, context: "one" });
+    assert.strictEqual(
+      kubeClient({ kubeconfig, context: "one" }),
+      client,
+      "a second client for the same cluster",
+    );
+    assert.notStrictEqual(
+      kubeClient({ kubeconfig, context: "two" }),
+      client,
+      "another context shared the client",
+    );
+    for (let i = 0; i < 20; i++) {
+      const live = await kubeClient({ kubeconfig, context: "one" }).read(`team-${i}`, "default");
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(live)), {
+        resourceVersion: "7",
+        imagePullSecrets: [{ name: "regcred" }],
+      });
+    }
+    assert.strictEqual(requests.length, 20);
+    assert.ok(
+      requests.every((r) => r.authorization === "Bearer t0ken"),
+      JSON.stringify(requests.map((r) => r.authorization)),
+    );
+    assert.strictEqual(handshakes, 1, "each read made its own TLS connection");
   });
 });

