@@ -251,8 +251,8 @@ function skipUnreadPromiseStacks() {
     return; // no SDK next to the project: nothing to do
   }
   const original = debuggable.debuggablePromise;
-  if (typeof original !== "function" || original.registryAccess) return;
-  const withoutStack = function debuggablePromise(p, ctx) {
+  if (typeof original !== "function") return;
+  debuggable.debuggablePromise = function debuggablePromise(p, ctx) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
@@ -261,8 +261,6 @@ function skipUnreadPromiseStacks() {
       Error.stackTraceLimit = limit;
     }
   };
-  withoutStack.registryAccess = true;
-  debuggable.debuggablePromise = withoutStack;
 }
 
 /**
