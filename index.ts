@@ -4,7 +4,7 @@ import { deployedExpiryWarnings } from "./components/AcrPullToken";
 import { readLastDeployment } from "./components/lastDeployment";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
-import { redactDebugLog } from "./components/redactedDebugLog";
+import { routeSdkDebugLog, sdkDebugLogSetting } from "./components/redactedDebugLog";
 import { checkAcrLimits } from "./components/registryLimits";
 import { loadSettings } from "./components/settings";
 import { checkAbacMode } from "./components/acrAbacMode";
@@ -14,8 +14,11 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 
 /** The program: Pulumi awaits the function and exports what it returns. */
 async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknown>> }> {
-  // Before any resource: the SDK's debug log would carry every RPC response, secret outputs included.
-  redactDebugLog();
+  // Before any resource: the SDK's debug log costs a quarter of the run and carries every RPC response, secret
+  // outputs included. Off unless REGISTRY_ACCESS_SDK_DEBUG_LOG=1, and then redacted.
+  const sdkDebugLog = sdkDebugLogSetting(process.env);
+  routeSdkDebugLog(sdkDebugLog.send);
+  if (sdkDebugLog.warning) pulumi.log.warn(sdkDebugLog.warning);
   // Every problem in the stack's config is reported here, at once, before any resource is declared.
   const settings = loadSettings();
   const project = pulumi.getProject();

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { dockerConfigJson } from "../../components/dockerConfig";
 import {
   canaryFindings,
@@ -119,6 +119,9 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
     stack = await newStack(workDir, STACK, config(NAMESPACES));
     // This one run type-checks, as an operator's `pulumi up` without the project's fast path does.
     (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "false";
+    // This one run also sends the SDK's debug messages, as an operator troubleshooting would: scenario 6 finds
+    // them in the engine's events, and no credential in them.
+    (stack.workspace as LocalWorkspace).envVars.REGISTRY_ACCESS_SDK_DEBUG_LOG = "1";
     await setSecret(workDir, STACK, "registries.dockerhub.password", HUB_PASSWORD);
     await setSecret(workDir, STACK, "registries.gcr.password", GCR_KEY);
 
@@ -147,14 +150,33 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
     assert.strictEqual(ns.status?.phase, "Active");
     // The rest of the scenarios take the fast path (harness FAST_PATH): no type-check at every run.
     (stack.workspace as LocalWorkspace).envVars.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+    delete (stack.workspace as LocalWorkspace).envVars.REGISTRY_ACCESS_SDK_DEBUG_LOG;
   });
 
   it("2. is idempotent: a preview right after up, and after a refresh, expects no changes", async () => {
+    const events: unknown[] = [];
     await stack.preview({
       expectNoChanges: true,
-      onEvent: transcript.onEvent,
+      onEvent: (e) => {
+        events.push(e);
+        transcript.onEvent(e);
+      },
       onOutput: transcript.onOutput,
     });
+    // By default the SDK sends no debug message to the engine (REGISTRY_ACCESS_SDK_DEBUG_LOG unset), except the
+    // three about the stack itself, which the SDK registers before it loads the program.
+    const sdkDebug = events
+      .map((e) => (e as EngineEvent).diagnosticEvent)
+      .filter(
+        (d) =>
+          d?.severity === "debug" && /^(Registering resource|\w+ RPC (prepared|finished))/.test(d.message),
+      )
+      .map((d) => d?.message ?? "");
+    assert.strictEqual(sdkDebug.length, 3, sdkDebug.join(""));
+    assert.deepStrictEqual(
+      sdkDebug.filter((m) => !m.includes("pulumi:pulumi:Stack")),
+      [],
+    );
     await stack.refresh({ onEvent: transcript.onEvent, onOutput: transcript.onOutput });
     const again = await stack.preview({
       expectNoChanges: true,
@@ -247,6 +269,12 @@ describe("pulumi up for real: engine, Kubernetes provider, kube-apiserver", func
         assert.deepStrictEqual(canaryFindings(text, canary), [], `${canary} in plaintext in ${where}`);
       }
     }
+    // Scenario 1 sent the SDK's debug messages (REGISTRY_ACCESS_SDK_DEBUG_LOG=1): they reached the engine's
+    // events, each resource RPC's response cut.
+    assert.match(
+      transcript.all(),
+      /RegisterResource RPC finished: [^"]*resp: \[not logged: it holds resource outputs/,
+    );
     // The state holds the credentials only encrypted.
     assert.match(exported, /"ciphertext"/);
     assert.match(outputs, /"namespaces"/);
