@@ -2,7 +2,6 @@ import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AcrTokenPassword } from "./acrTokenPassword";
-import { startDynamicProviderPlugin } from "./dynamicProviderPlugin";
 import { acrTokenName } from "./names";
 import { AcrRegistry, rotationSpreadDaysOf } from "./settings";
 
@@ -225,7 +224,6 @@ export class AcrPullToken extends pulumi.ComponentResource {
             child,
           )
         : undefined;
-    startDynamicProviderPlugin();
     const password = new AcrTokenPassword(
       `${name}-password`,
       {
