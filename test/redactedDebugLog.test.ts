@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { redactRpcResponse, SDK_DEBUG_LOG, sdkDebugLogSetting } from "../components/redactedDebugLog";
 import { CANARY, staticSettings } from "./support/fixtures";
-import { canaryFindings } from "./e2e/support/harness";
+import { canaryFindings } from "./support/canaries";
 import { runProgram, stackConfig } from "../tools/mockRuntime";
 
 /**
