@@ -21,6 +21,7 @@ import {
   killRun,
   newStack,
   processesIn,
+  pullSecretGate,
   pulumiCli,
   setSecret,
   Transcript,
@@ -335,6 +336,11 @@ async function countCreated(names: readonly string[]): Promise<{ namespaces: num
  * Starts `pulumi up` of `stackName` in its own process group, kills the group (and every plugin below it) with
  * SIGKILL once `killAt` of `names` have their pull secret, and checks that nothing of that run is left running.
  * Resolves with what the API server held at the kill.
+ *
+ * On the local cluster a {@link pullSecretGate} holds every later pull secret's creation until the kill, so the
+ * run is stalled at exactly `killAt` when it dies: a fast up cannot finish between a poll and the kill. (Two
+ * clean-clone runs saw a 90-namespace up at --parallel 1 do that under CI load.) An external cluster cannot
+ * call the gate, and the kill follows the poll alone.
  */
 async function upKilledAt(
   workDir: string,
@@ -343,24 +349,31 @@ async function upKilledAt(
   killAt: number,
   extraArgs: readonly string[] = [],
 ): Promise<{ namespaces: number; secrets: number }> {
-  const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", stackName, ...extraArgs], {
-    cwd: workDir,
-    env: e2eEnv(),
-    stdio: "ignore",
-    detached: true,
-  });
-  await eventually(
-    `${killAt} pull secrets`,
-    async () => {
-      if (child.exitCode !== null) return true; // failed below, with its exit code
-      return (await countCreated(names)).secrets >= killAt || undefined;
-    },
-    600_000,
-    50,
-  );
-  assert.strictEqual(child.exitCode, null, `pulumi up ended (exit ${child.exitCode}) before the kill`);
-  await killRun(child);
-  const atKill = await countCreated(names);
+  const gate = await pullSecretGate(names, killAt);
+  let atKill: { namespaces: number; secrets: number };
+  try {
+    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", stackName, ...extraArgs], {
+      cwd: workDir,
+      env: e2eEnv(),
+      stdio: "ignore",
+      detached: true,
+    });
+    await eventually(
+      `${killAt} pull secrets`,
+      async () => {
+        if (child.exitCode !== null) return true; // failed below, with its exit code
+        if (gate && gate.held() === 0) return undefined; // not yet at the gate
+        return (await countCreated(names)).secrets >= killAt || undefined;
+      },
+      600_000,
+      50,
+    );
+    assert.strictEqual(child.exitCode, null, `pulumi up ended (exit ${child.exitCode}) before the kill`);
+    await killRun(child);
+    atKill = await countCreated(names);
+  } finally {
+    await gate?.release();
+  }
   // SIGKILL is delivered at once; give the kernel a moment to reap what it killed.
   await eventually(
     "no process of the killed run",
@@ -370,6 +383,8 @@ async function upKilledAt(
   const left = processesIn(workDir);
   for (const line of left) process.kill(Number(line.split(":")[0]), "SIGKILL"); // stop what the test started
   assert.deepStrictEqual(left, [], "processes of the killed run still run");
+  if (gate)
+    assert.strictEqual(atKill.secrets, killAt, "pull secrets at the kill, with the gate holding the rest");
   return atKill;
 }
 

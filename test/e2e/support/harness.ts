@@ -9,11 +9,14 @@
 import * as k8s from "@kubernetes/client-node";
 import { ChildProcess, execFile, execFileSync } from "child_process";
 import * as fs from "fs";
+import * as https from "https";
+import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { TEST_BEARER_TOKEN } from "../../support/armServer";
+export { canaryFindings } from "../../support/canaries";
 
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 const run = promisify(execFile);
@@ -93,6 +96,143 @@ export function kubeConfig(): k8s.KubeConfig {
 
 export function core(): k8s.CoreV1Api {
   return kubeConfig().makeApiClient(k8s.CoreV1Api);
+}
+
+/** What a {@link pullSecretGate} saw. */
+export interface PullSecretGate {
+  /** Creations of a gated pull secret it let through. */
+  readonly admitted: () => number;
+  /** Creations it holds unanswered: the run is stalled on them. */
+  readonly held: () => number;
+  /** Lets every held and later creation through, and removes the webhook. */
+  readonly release: () => Promise<void>;
+}
+
+const GATE_NAME = "registry-access-e2e-pull-secret-gate";
+const GATE_PROBE = "registry-access-e2e-gate-probe";
+
+/**
+ * A validating admission webhook on the local kube-apiserver that lets the first `allow` creations of `regcred`
+ * in `names` through and holds each later one unanswered until {@link PullSecretGate.release}. A run stalls at
+ * exactly `allow` pull secrets, so "kill mid-up" cannot race a fast up. Dry runs pass at once and are not
+ * counted; the webhook fails open (`failurePolicy: Ignore`, 30 s), so a gate left behind cannot break a later
+ * run. It serves the API server's own certificate, whose CA the kubeconfig names.
+ *
+ * Resolves only once the API server calls it (a dry-run probe in `default`). Undefined with an external
+ * cluster, whose API server cannot reach this process.
+ */
+export async function pullSecretGate(
+  names: readonly string[],
+  allow: number,
+): Promise<PullSecretGate | undefined> {
+  if (process.env.REGISTRY_ACCESS_E2E_EXTERNAL_CLUSTER) return undefined;
+  const pki = path.dirname(kubeConfig().getCurrentCluster()!.caFile!);
+  const wanted = new Set(names);
+  let admitted = 0;
+  let probed = false;
+  let open = false;
+  const held: Array<() => void> = [];
+  const server = https.createServer(
+    {
+      cert: fs.readFileSync(path.join(pki, "apiserver.crt")),
+      key: fs.readFileSync(path.join(pki, "apiserver.key")),
+    },
+    (req, res) => {
+      let body = "";
+      req.setEncoding("utf8");
+      req.on("data", (chunk: string) => (body += chunk));
+      req.on("end", () => {
+        const request = (JSON.parse(body) as { request: AdmissionRequest }).request;
+        const answer = (): void => {
+          res.setHeader("content-type", "application/json");
+          res.end(
+            JSON.stringify({
+              apiVersion: "admission.k8s.io/v1",
+              kind: "AdmissionReview",
+              response: { uid: request.uid, allowed: true },
+            }),
+          );
+        };
+        if (request.name === GATE_PROBE) probed = true;
+        const gated =
+          !open &&
+          !request.dryRun &&
+          request.operation === "CREATE" &&
+          request.name === "regcred" &&
+          wanted.has(request.namespace ?? "");
+        if (!gated) answer();
+        else if (admitted < allow) {
+          admitted++;
+          answer();
+        } else held.push(answer);
+      });
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const admission = kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api);
+  const release = async (): Promise<void> => {
+    open = true;
+    for (const answer of held.splice(0)) answer();
+    await admission.deleteValidatingWebhookConfiguration({ name: GATE_NAME }).catch(() => undefined);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  try {
+    await admission.deleteValidatingWebhookConfiguration({ name: GATE_NAME }).catch(() => undefined);
+    await admission.createValidatingWebhookConfiguration({
+      body: {
+        metadata: { name: GATE_NAME },
+        webhooks: [
+          {
+            name: "pull-secret-gate.registry-access-e2e.example",
+            clientConfig: {
+              url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+              caBundle: fs.readFileSync(path.join(pki, "ca.crt")).toString("base64"),
+            },
+            rules: [
+              {
+                operations: ["CREATE"],
+                apiGroups: [""],
+                apiVersions: ["v1"],
+                resources: ["secrets"],
+                scope: "Namespaced",
+              },
+            ],
+            failurePolicy: "Ignore",
+            sideEffects: "None",
+            admissionReviewVersions: ["v1"],
+            timeoutSeconds: 30,
+          },
+        ],
+      },
+    });
+    // The API server picks a new webhook up a moment after it is created.
+    await eventually(
+      "the API server calling the pull-secret gate",
+      async () => {
+        await core().createNamespacedSecret({
+          namespace: "default",
+          body: { metadata: { name: GATE_PROBE }, stringData: { probe: "1" } },
+          dryRun: "All",
+        });
+        return probed || undefined;
+      },
+      30_000,
+      100,
+    );
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { admitted: () => admitted, held: () => held.length, release };
+}
+
+interface AdmissionRequest {
+  readonly uid: string;
+  readonly operation: string;
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly dryRun?: boolean;
 }
 
 /** kubectl against the e2e cluster; resolves with stdout. */
@@ -225,24 +365,6 @@ export function decodeDockerConfig(secret: k8s.V1Secret): string {
 /** `pulumi stack export` as an operator runs it: secrets stay encrypted (the Automation API's export decrypts). */
 export async function exportState(workDir: string, stack: string): Promise<string> {
   return (await pulumiCli(workDir, ["stack", "export", "--stack", stack])).stdout;
-}
-
-/**
- * Where `canary` shows in `text`: as it is, JSON-escaped, or inside base64 (a Secret's data, an `auth` field),
- * decoded up to two levels deep. Empty when it is nowhere.
- */
-export function canaryFindings(text: string, canary: string): string[] {
-  const forms = [canary, JSON.stringify(canary).slice(1, -1)];
-  const found: string[] = [];
-  const search = (t: string, depth: number, where: string): void => {
-    for (const form of forms) if (t.includes(form)) found.push(where);
-    if (depth === 2) return;
-    for (const match of t.match(/[A-Za-z0-9+/]{16,}={0,2}/g) ?? []) {
-      search(Buffer.from(match, "base64").toString("utf8"), depth + 1, `${where} (base64)`);
-    }
-  };
-  search(text, 0, "text");
-  return found;
 }
 
 /** Every process below `pid` (children, grandchildren...), read from /proc: the CLI's plugins and their node. */
