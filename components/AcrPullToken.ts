@@ -2,6 +2,7 @@ import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AcrTokenPassword } from "./acrTokenPassword";
+import { startDynamicProviderPlugin } from "./dynamicProviderPlugin";
 import { acrTokenName } from "./names";
 import { AcrRegistry, rotationSpreadDaysOf } from "./settings";
 
@@ -224,6 +225,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
             child,
           )
         : undefined;
+    startDynamicProviderPlugin();
     const password = new AcrTokenPassword(
       `${name}-password`,
       {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
 import { AcrWorkloadIdentity } from "./AcrWorkloadIdentity";
+import { startDynamicProviderPlugin } from "./dynamicProviderPlugin";
 import { ExternalSecretsDelivery, STORE_SERVICE_ACCOUNT } from "./ExternalSecretsDelivery";
 import { adoptAnnotations, fieldManager, MANAGED_BY_LABELS } from "./names";
 import { ClusterAccess, ServiceAccountPullSecrets } from "./serviceAccountPullSecrets";
@@ -227,6 +228,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
           ),
         );
       } else {
+        startDynamicProviderPlugin();
         // Plain names, not the namespace's output: an output unknown in a preview would read as a new account.
         accounts.push(
           new ServiceAccountPullSecrets(
