@@ -6,6 +6,7 @@ import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
 import { routeSdkDebugLog, sdkDebugLogSetting } from "./components/redactedDebugLog";
 import { checkAcrLimits } from "./components/registryLimits";
+import { kubeClientSettings } from "./components/kubeClientSettings";
 import { loadSettings } from "./components/settings";
 import { checkAbacMode } from "./components/acrAbacMode";
 import { checkTerminating, clusterNamespaces } from "./components/terminatingNamespaces";
@@ -66,6 +67,9 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
     // Adopt namespaces and secrets that the kubectl-era script created.
     upsertExistingObjects: true,
     enableServerSideApply: true,
+    // 200 requests a second, not the provider's 50, which bounded an up of 200 namespaces (issue 17). Either
+    // PULUMI_K8S_CLIENT_QPS or PULUMI_K8S_CLIENT_BURST in the environment hands both back to the provider.
+    kubeClientSettings: kubeClientSettings(process.env),
   });
 
   const access = settings.namespaces.map(
