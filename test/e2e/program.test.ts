@@ -399,7 +399,7 @@ async function assertAllWired(names: readonly string[]): Promise<void> {
 
 describe("an interrupted up converges, and no namespace loses its pull secret", function () {
   this.timeout(20 * 60_000);
-  // 90 namespaces at --parallel 1: with the cached loader an up of 30 finished between the third secret and the kill.
+  // 90 namespaces at --parallel 1: before the gate (upKilledAt), an up of 30 finished between the third secret and the kill.
   const names = Array.from({ length: 90 }, (_, i) => `e2e-kill-${i}`);
 
   it("10. SIGKILL mid-up, then refresh and up: every namespace ends wired, and no secret was deleted", async () => {
