@@ -405,6 +405,8 @@ describe("an interrupted up converges, and no namespace loses its pull secret", 
   it("10. SIGKILL mid-up, then refresh and up: every namespace ends wired, and no secret was deleted", async () => {
     // The fast path's PULUMI_SKIP_CHECKPOINTS: the killed up leaves the state of before it, not a checkpoint.
     assert.strictEqual(e2eEnv().PULUMI_SKIP_CHECKPOINTS, "true");
+    // A reused cluster may hold an earlier run's namespaces, whose pull secrets would count at the kill.
+    await kubectl("delete", "namespace", "--ignore-not-found", "--wait=true", ...names);
     const workDir = copyProgram();
     const namespaces = Object.fromEntries(names.map((n) => [n, { registries: { dockerhub: {} } }]));
     const stack = await newStack(workDir, "e2e-kill", config(namespaces));
