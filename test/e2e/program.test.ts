@@ -339,8 +339,10 @@ async function countCreated(names: readonly string[]): Promise<{ namespaces: num
  *
  * On the local cluster a {@link pullSecretGate} holds every later pull secret's creation until the kill, so the
  * run is stalled at exactly `killAt` when it dies: a fast up cannot finish between a poll and the kill. (Two
- * clean-clone runs saw a 90-namespace up at --parallel 1 do that under CI load.) An external cluster cannot
- * call the gate, and the kill follows the poll alone.
+ * clean-clone runs saw a 90-namespace up at --parallel 1 do that under CI load.) The gate holds creations only,
+ * so the caller deletes `names` first, before it starts watching for deleted secrets: on a reused cluster an
+ * earlier run's pull secrets were applied as updates, and the up ran through. An external cluster cannot call
+ * the gate, and the kill follows the poll alone.
  */
 async function upKilledAt(
   workDir: string,

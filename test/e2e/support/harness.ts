@@ -100,8 +100,6 @@ export function core(): k8s.CoreV1Api {
 
 /** What a {@link pullSecretGate} saw. */
 export interface PullSecretGate {
-  /** Creations of a gated pull secret it let through. */
-  readonly admitted: () => number;
   /** Creations it holds unanswered: the run is stalled on them. */
   readonly held: () => number;
   /** Lets every held and later creation through, and removes the webhook. */
@@ -114,8 +112,8 @@ const GATE_PROBE = "registry-access-e2e-gate-probe";
 /**
  * A validating admission webhook on the local kube-apiserver that lets the first `allow` creations of `regcred`
  * in `names` through and holds each later one unanswered until {@link PullSecretGate.release}. A run stalls at
- * exactly `allow` pull secrets, so "kill mid-up" cannot race a fast up. Dry runs pass at once and are not
- * counted; the webhook fails open (`failurePolicy: Ignore`, 30 s), so a gate left behind cannot break a later
+ * exactly `allow` pull secrets, so "kill mid-up" cannot race a fast up. It holds creations only: a pull secret
+ * that already exists is applied as an update and passes. Dry runs pass at once and are not counted; the webhook fails open (`failurePolicy: Ignore`, 30 s), so a gate left behind cannot break a later
  * run. It serves the API server's own certificate, whose CA the kubeconfig names.
  *
  * Resolves only once the API server calls it (a dry-run probe in `default`). Undefined with an external
@@ -224,7 +222,7 @@ export async function pullSecretGate(
     await release();
     throw err;
   }
-  return { admitted: () => admitted, held: () => held.length, release };
+  return { held: () => held.length, release };
 }
 
 interface AdmissionRequest {
