@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AcrTokenPassword } from "./acrTokenPassword";
 import { startDynamicProviderPlugin } from "./dynamicProviderPlugin";
+import { leanRegistration } from "./leanRegistration";
 import { acrTokenName } from "./names";
 import { AcrRegistry, rotationSpreadDaysOf } from "./settings";
 
@@ -165,7 +166,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
         description: `Pull-only access for Kubernetes namespace ${args.namespace} (stack ${args.stack}), managed by registry-access`,
         actions: pullOnlyActions(repositories),
       },
-      child,
+      { ...child, transformations: [leanRegistration<containerregistry.ScopeMap>()] },
     );
     const token = new containerregistry.Token(
       generation === 0 ? `${name}-token` : `${name}-token-g${generation}`,
@@ -192,7 +193,12 @@ export class AcrPullToken extends pulumi.ComponentResource {
       // lists no password slot. A replacement that keeps the name (status changed in the portal, `up --replace`)
       // stops at azure-native's existence check ("cannot create already existing resource", defaultCreate), with
       // the old token untouched: raise tokenGeneration. Deleting first would leave no valid token meanwhile.
-      { ...child, ignoreChanges: ["credentials"], replaceOnChanges: ["*"] },
+      {
+        ...child,
+        ignoreChanges: ["credentials"],
+        replaceOnChanges: ["*"],
+        transformations: [leanRegistration<containerregistry.Token>("creationDate")],
+      },
     );
     const verifyRepository = verifiableRepository(repositories);
     let rotationTime: string;
@@ -222,7 +228,7 @@ export class AcrPullToken extends pulumi.ComponentResource {
                 token: tokenName,
               },
             },
-            child,
+            { ...child, transformations: [leanRegistration<random.RandomInteger>("result")] },
           )
         : undefined;
     startDynamicProviderPlugin();
@@ -245,28 +251,35 @@ export class AcrPullToken extends pulumi.ComponentResource {
         rotationTime,
         ...(rotationOffset !== undefined ? { rotationOffsetHours: rotationOffset.result } : {}),
       },
-      child,
+      {
+        ...child,
+        transformations: [
+          leanRegistration<AcrTokenPassword>("password", "activeSlot", "password1Expiry", "password2Expiry"),
+        ],
+      },
     );
 
     this.tokenName = pulumi.output(tokenName);
     this.password = pulumi.secret(password.password);
+    // On `up` the values are this run's, and it warns of a password near its expiry; a preview warns from the last
+    // deployment (see index.ts), because a due rotation leaves this run's values unknown until it is applied.
+    const warnOfExpiry = !pulumi.runtime.isDryRun();
     this.summary = pulumi
       .all([password.activeSlot, password.password1Expiry, password.password2Expiry])
-      .apply(([activeSlot, password1Expiry, password2Expiry]): AcrTokenSummary => ({
-        registry: registry.server,
-        tokenName,
-        repositories: [...repositories],
-        activeSlot,
-        ...(password1Expiry ? { password1Expiry } : {}),
-        ...(password2Expiry ? { password2Expiry } : {}),
-      }));
-    // On `up` the values are this run's; a preview warns from the last deployment (see index.ts), because a
-    // due rotation leaves this run's values unknown until it is applied.
-    if (!pulumi.runtime.isDryRun()) {
-      this.summary.apply((summary) => {
-        for (const warning of tokenExpiryWarnings([summary], new Date())) pulumi.log.warn(warning, this);
+      .apply(([activeSlot, password1Expiry, password2Expiry]): AcrTokenSummary => {
+        const summary: AcrTokenSummary = {
+          registry: registry.server,
+          tokenName,
+          repositories: [...repositories],
+          activeSlot,
+          ...(password1Expiry ? { password1Expiry } : {}),
+          ...(password2Expiry ? { password2Expiry } : {}),
+        };
+        if (warnOfExpiry) {
+          for (const warning of tokenExpiryWarnings([summary], new Date())) pulumi.log.warn(warning, this);
+        }
+        return summary;
       });
-    }
     this.registerOutputs({ tokenName: this.tokenName, password: this.password, summary: this.summary });
   }
 }

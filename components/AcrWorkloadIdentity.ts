@@ -13,6 +13,7 @@ import {
   TOKEN_EXCHANGE_AUDIENCE,
 } from "./workloadIdentityManifests";
 import { WorkloadIdentitySettings } from "./workloadIdentitySettings";
+import { leanRegistration } from "./leanRegistration";
 
 /** The managed identity (and its federated credential) a namespace pulls from ACR as: at most 120 characters. */
 export function acrIdentityName(project: string, stack: string, namespace: string): string {
@@ -78,7 +79,17 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
         ...(wi.location !== undefined ? { location: wi.location } : {}),
         tags,
       },
-      child,
+      {
+        ...child,
+        transformations: [
+          leanRegistration<managedidentity.UserAssignedIdentity>(
+            "name",
+            "principalId",
+            "clientId",
+            "tenantId",
+          ),
+        ],
+      },
     );
     const federation = new managedidentity.FederatedIdentityCredential(
       `${name}-federation`,
@@ -91,7 +102,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
         subject: `system:serviceaccount:${namespaceName}:${GENERATOR_SERVICE_ACCOUNT}`,
         audiences: [TOKEN_EXCHANGE_AUDIENCE],
       },
-      child,
+      { ...child, transformations: [leanRegistration<managedidentity.FederatedIdentityCredential>()] },
     );
     const conditions: Record<string, string> = {};
     const roles = args.registries.map(({ registry, repositories, resourceId }) => {
@@ -110,7 +121,7 @@ export class AcrWorkloadIdentity extends pulumi.ComponentResource {
           conditionVersion: "2.0",
           description: `registry-access: namespace ${namespaceName} pulls its repositories of ${registry.server}`,
         },
-        child,
+        { ...child, transformations: [leanRegistration<authorization.RoleAssignment>()] },
       );
     });
     const account = new k8s.core.v1.ServiceAccount(

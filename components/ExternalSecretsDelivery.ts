@@ -8,6 +8,7 @@ import { READY_TIMEOUT_SECONDS } from "./configSpec";
 import { externalSecretManifest, secretStoreManifest } from "./externalSecretsManifests";
 import { adoptAnnotations, boundedName, MANAGED_BY_LABELS } from "./names";
 import { ExternalSecretsSettings } from "./settings";
+import { leanRegistration } from "./leanRegistration";
 
 /** The built-in role "Key Vault Secrets User": read secret contents, nothing else. */
 export const KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
@@ -93,7 +94,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
       },
       // ARM has no delete for vault secrets (the data plane has): Pulumi forgets it, docs/operations.md says how to
       // delete it.
-      { ...child, retainOnDelete: true },
+      { ...child, retainOnDelete: true, transformations: [leanRegistration<keyvault.Secret>("name")] },
     );
 
     let storeRef: { kind: "SecretStore" | "ClusterSecretStore"; name: string };
@@ -112,7 +113,17 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
           ...(eso.location !== undefined ? { location: eso.location } : {}),
           tags: { "managed-by": "registry-access", namespace: namespaceName, stack: args.stack },
         },
-        child,
+        {
+          ...child,
+          transformations: [
+            leanRegistration<managedidentity.UserAssignedIdentity>(
+              "name",
+              "principalId",
+              "clientId",
+              "tenantId",
+            ),
+          ],
+        },
       );
       const federation = new managedidentity.FederatedIdentityCredential(
         `${name}-federation`,
@@ -125,7 +136,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
           subject: `system:serviceaccount:${namespaceName}:${STORE_SERVICE_ACCOUNT}`,
           audiences: [TOKEN_EXCHANGE_AUDIENCE],
         },
-        child,
+        { ...child, transformations: [leanRegistration<managedidentity.FederatedIdentityCredential>()] },
       );
       const reader = new authorization.RoleAssignment(
         `${name}-secret-reader`,
@@ -137,7 +148,7 @@ export class ExternalSecretsDelivery extends pulumi.ComponentResource {
           principalType: "ServicePrincipal",
           description: `registry-access: ESO in namespace ${namespaceName} reads its pull secret`,
         },
-        child,
+        { ...child, transformations: [leanRegistration<authorization.RoleAssignment>()] },
       );
       const storeAccount = new k8s.core.v1.ServiceAccount(
         `${name}-store-sa`,

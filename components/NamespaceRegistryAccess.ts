@@ -4,6 +4,7 @@ import { AcrPullToken, AcrTokenSummary } from "./AcrPullToken";
 import { authsKey, dockerConfigJson, DockerCredential } from "./dockerConfig";
 import { AcrWorkloadIdentity } from "./AcrWorkloadIdentity";
 import { startDynamicProviderPlugin } from "./dynamicProviderPlugin";
+import { leanRegistration } from "./leanRegistration";
 import { ExternalSecretsDelivery, STORE_SERVICE_ACCOUNT } from "./ExternalSecretsDelivery";
 import { adoptAnnotations, fieldManager, MANAGED_BY_LABELS } from "./names";
 import { ClusterAccess, ServiceAccountPullSecrets } from "./serviceAccountPullSecrets";
@@ -92,8 +93,10 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
           annotations: { ...ns.annotations, ...adoptAnnotations(args.stack) },
         },
       },
-      retained,
+      { ...retained, transformations: [leanRegistration<k8s.core.v1.Namespace>("metadata")] },
     );
+    // One Output for every use: each read of `.name` through the metadata Output makes another.
+    const namespaceName = namespace.metadata.name;
 
     // Workload-identity registries get no credential here: ESO generates their tokens into a Secret of their own.
     const generated = ns.registries.flatMap(({ registry, repositories }) =>
@@ -114,7 +117,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       workloadIdentity = new AcrWorkloadIdentity(
         `${name}-wi`,
         {
-          namespace: namespace.metadata.name,
+          namespace: namespaceName,
           namespaceName: ns.name,
           registries: generated.map((g) => ({ ...g, resourceId: resourceIds!.get(g.registry.id)! })),
           settings: args.workloadIdentity,
@@ -160,7 +163,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
       const delivery = new ExternalSecretsDelivery(
         `${name}-eso`,
         {
-          namespace: namespace.metadata.name,
+          namespace: namespaceName,
           namespaceName: ns.name,
           dockerConfigJson: dockerConfig,
           secretName: args.secretName,
@@ -178,7 +181,7 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         {
           metadata: {
             name: args.secretName,
-            namespace: namespace.metadata.name,
+            namespace: namespaceName,
             labels: { ...MANAGED_BY_LABELS },
             // Take `data` over from the manager of a secret made by `kubectl create secret` or by ESO.
             annotations: { ...adoptAnnotations(args.stack) },
@@ -190,7 +193,11 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
         },
         // A namespace moving a registry to workload identity: the secret drops that registry only after every
         // service account lists the generated Secret (which is Ready by then), so no pod is admitted without it.
-        workloadIdentity ? { ...retained, dependsOn: serviceAccounts } : retained,
+        {
+          ...retained,
+          ...(workloadIdentity ? { dependsOn: serviceAccounts } : {}),
+          transformations: [leanRegistration<k8s.core.v1.Secret>()],
+        },
       );
     }
 
@@ -218,13 +225,17 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
             {
               metadata: {
                 name: sa.name,
-                namespace: namespace.metadata.name,
+                namespace: namespaceName,
                 labels: { ...MANAGED_BY_LABELS },
                 annotations: { ...adoptAnnotations(args.stack) },
               },
               imagePullSecrets: secretNames.map((n) => ({ name: n })),
             },
-            { ...retained, dependsOn: secretsFirst },
+            {
+              ...retained,
+              dependsOn: secretsFirst,
+              transformations: [leanRegistration<k8s.core.v1.ServiceAccount>()],
+            },
           ),
         );
       } else {
@@ -241,14 +252,18 @@ export class NamespaceRegistryAccess extends pulumi.ComponentResource {
               kubeconfig: args.cluster?.kubeconfig,
               context: args.cluster?.context,
             },
-            { ...retained, dependsOn: [namespace, ...secretsFirst] },
+            {
+              ...retained,
+              dependsOn: [namespace, ...secretsFirst],
+              transformations: [leanRegistration<ServiceAccountPullSecrets>()],
+            },
           ),
         );
       }
     }
     accountsDeclared(accounts);
 
-    this.namespaceName = namespace.metadata.name;
+    this.namespaceName = namespaceName;
     this.secretName = pulumi.output(stored.length > 0 ? args.secretName : undefined);
     this.generatedSecretName = pulumi.output(workloadIdentity ? `${args.secretName}-acr` : undefined);
     this.delivery = pulumi.output(ns.delivery);

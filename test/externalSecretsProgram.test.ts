@@ -53,6 +53,15 @@ describe("External Secrets delivery (under mocks)", () => {
     run = await runProgram(stackConfig(mixed()), { stack: "dev" });
   });
 
+  it("registers its azure-native resources without the version aliases their classes add (leanRegistration)", () => {
+    const azure = run.recorder.resources.filter((r) => r.type.startsWith("azure-native:"));
+    assert.ok(azure.length >= 3, `${azure.length} azure-native resources`);
+    assert.deepStrictEqual(
+      azure.filter((r) => r.aliases.length > 0).map((r) => `${r.type} ${r.name}`),
+      [],
+    );
+  });
+
   it("declares no credential-bearing Kubernetes secret in ESO namespaces, and the direct one elsewhere", () => {
     assert.deepStrictEqual(
       run.recorder.ofType(K8S_SECRET).map((r) => r.inputs.metadata.namespace),

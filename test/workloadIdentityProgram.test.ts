@@ -50,6 +50,15 @@ describe("ACR workload identity (under mocks)", () => {
     run = await runProgram(stackConfig(wiConfig()), { stack: "dev" });
   });
 
+  it("registers its azure-native resources without the version aliases their classes add (leanRegistration)", () => {
+    const azure = run.recorder.resources.filter((r) => r.type.startsWith("azure-native:"));
+    assert.ok(azure.length >= 3, `${azure.length} azure-native resources`);
+    assert.deepStrictEqual(
+      azure.filter((r) => r.aliases.length > 0).map((r) => `${r.type} ${r.name}`),
+      [],
+    );
+  });
+
   it("reads each registry's mode through getResource at 2025-11-01, before declaring anything", () => {
     const calls = run.recorder.calls.filter((c) => c.token === "azure-native:resources:getResource");
     assert.deepStrictEqual(

@@ -31,6 +31,8 @@ export interface Registered {
   readonly ignoreChanges: readonly string[];
   readonly additionalSecretOutputs: readonly string[];
   readonly deleteBeforeReplace: boolean;
+  /** Each alias as the engine receives it: the type of an alias spec, or an alias URN. */
+  readonly aliases: readonly string[];
 }
 
 export interface MockCall {
@@ -286,6 +288,8 @@ function recordedEntry(req: any): Registered {
     ignoreChanges: req.getIgnorechangesList(),
     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
     deleteBeforeReplace: req.getDeletebeforereplace(),
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    aliases: req.getAliasesList().map((alias: any) => alias.getSpec()?.getType() ?? alias.getUrn()),
   };
 }
 
