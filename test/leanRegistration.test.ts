@@ -6,22 +6,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isVersionAlias, leanRegistration, notRegisteredMessage } from "../components/leanRegistration";
 import { NamespaceRegistryAccess } from "../components/NamespaceRegistryAccess";
-import type { AcrRegistry, NamespaceSettings } from "../components/settings";
+import type { NamespaceSettings } from "../components/settings";
 import { installMocks, Recorder, runProgram, stackConfig } from "../tools/mockRuntime";
-import { acrSettings } from "./support/fixtures";
+import { ACR_REGISTRY, acrSettings } from "./support/fixtures";
 
 const TOKEN = "azure-native:containerregistry:Token";
 const CREATED = "2026-12-05T01:02:03Z";
-const ACR: AcrRegistry = {
-  id: "acr",
-  type: "acr",
-  server: "mycompany.azurecr.io",
-  resourceGroup: "rg-registry",
-  registryName: "mycompany",
-  passwordLifetimeDays: 90,
-  rotateAfterDays: 60,
-  rotationSpreadDays: 7,
-};
+const ACR = ACR_REGISTRY;
 
 /** The transformation applied outside the SDK, to a stand-in for the resource object. */
 function transform(

@@ -7,30 +7,13 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { AcrPullToken, rotationTimeOf } from "../../components/AcrPullToken";
 import * as plugin from "../../components/dynamicProviderPlugin";
-import type { AcrRegistry } from "../../components/settings";
-import { installMocks, Recorder } from "../../tools/mockRuntime";
+import { ACR_REGISTRY, declaredUnderMocks } from "../support/fixtures";
 
-const ACR: AcrRegistry = {
-  id: "acr",
-  type: "acr",
-  server: "mycompany.azurecr.io",
-  resourceGroup: "rg-registry",
-  registryName: "mycompany",
-  passwordLifetimeDays: 90,
-  rotateAfterDays: 60,
-  rotationSpreadDays: 7,
-};
+const ACR = ACR_REGISTRY;
 
 const ARGS = { namespace: "team-a", project: "registry-access", stack: "test" };
 
-/** Install fresh mocks, run `declare`, and wait until the mock monitor has seen every registration. */
-async function declared(declare: () => void): Promise<Recorder> {
-  const recorder = new Recorder();
-  const settled = await installMocks(recorder);
-  declare();
-  await settled();
-  return recorder;
-}
+const declared = declaredUnderMocks;
 
 describe("AcrPullToken: REGISTRY_ACCESS_ROTATION_TIME must start with a four-digit year", () => {
   it("refuses an expanded-year time, which Date.parse reads, naming the value", () => {

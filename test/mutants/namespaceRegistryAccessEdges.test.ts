@@ -10,18 +10,9 @@ import * as plugin from "../../components/dynamicProviderPlugin";
 import { NamespaceRegistryAccess } from "../../components/NamespaceRegistryAccess";
 import type { AcrRegistry, NamespaceSettings, StaticRegistry } from "../../components/settings";
 import type { WorkloadIdentitySettings } from "../../components/workloadIdentitySettings";
-import { installMocks, Recorder } from "../../tools/mockRuntime";
+import { ACR_REGISTRY, declaredUnderMocks } from "../support/fixtures";
 
-const ACR: AcrRegistry = {
-  id: "acr",
-  type: "acr",
-  server: "mycompany.azurecr.io",
-  resourceGroup: "rg-registry",
-  registryName: "mycompany",
-  passwordLifetimeDays: 90,
-  rotateAfterDays: 60,
-  rotationSpreadDays: 7,
-};
+const ACR = ACR_REGISTRY;
 
 const HUB: StaticRegistry = {
   id: "hub",
@@ -74,14 +65,7 @@ function namespace(extra: Partial<NamespaceSettings> = {}): NamespaceSettings {
 
 const ARGS = { secretName: "regcred", project: "registry-access", stack: "test" };
 
-/** Install fresh mocks, run `declare`, and wait until the mock monitor has seen every registration. */
-async function declared(declare: () => void): Promise<Recorder> {
-  const recorder = new Recorder();
-  const settled = await installMocks(recorder);
-  declare();
-  await settled();
-  return recorder;
-}
+const declared = declaredUnderMocks;
 
 describe("NamespaceRegistryAccess: workload-identity registries without their settings or resource ids", () => {
   const withIdentity = namespace({

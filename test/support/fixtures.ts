@@ -1,5 +1,7 @@
 import * as assert from "assert";
+import type { AcrRegistry } from "../../components/settings";
 import { parseSettings, SettingsError } from "../../components/settings";
+import { installMocks, Recorder } from "../../tools/mockRuntime";
 
 /** Canary credentials: unique strings that must never show up outside a Pulumi secret. */
 export const CANARY = {
@@ -56,4 +58,25 @@ export function problemsOf(raw: Record<string, unknown>): readonly string[] {
     throw e;
   }
   assert.fail("expected the config to be rejected");
+}
+
+/** An ACR registry as parseSettings returns it with the defaults: for tests that build a component by itself. */
+export const ACR_REGISTRY: AcrRegistry = {
+  id: "acr",
+  type: "acr",
+  server: "mycompany.azurecr.io",
+  resourceGroup: "rg-registry",
+  registryName: "mycompany",
+  passwordLifetimeDays: 90,
+  rotateAfterDays: 60,
+  rotationSpreadDays: 7,
+};
+
+/** Install fresh mocks, run `declare`, and wait until the mock monitor has seen every registration. */
+export async function declaredUnderMocks(declare: () => void): Promise<Recorder> {
+  const recorder = new Recorder();
+  const settled = await installMocks(recorder);
+  declare();
+  await settled();
+  return recorder;
 }
